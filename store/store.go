@@ -1,0 +1,173 @@
+// Package store defines the face library: applications own groups, groups own
+// users, users own up to MaxFacesPerUser faces, each with an embedding. It
+// holds the domain types, the service interfaces and their errors; store/sqlite
+// implements them and store/index holds the in-memory search index.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Limits of the library, as the face APIs document them.
+const (
+	MaxFacesPerUser = 20
+	MaxIDLength     = 128
+	MaxUserInfo     = 256
+	MaxPageLength   = 1000
+)
+
+// Domain errors. Vendor packages map these (with errors.Is) to their codes.
+var (
+	ErrInvalidID      = errors.New("store: id must match [A-Za-z0-9_]{1,128}")
+	ErrUserInfoLength = errors.New("store: user_info longer than 256 bytes")
+	ErrGroupNotFound  = errors.New("store: group not found")
+	ErrGroupExists    = errors.New("store: group already exists")
+	ErrUserNotFound   = errors.New("store: user not found")
+	ErrUserExists     = errors.New("store: user already exists")
+	ErrFaceNotFound   = errors.New("store: face not found")
+	ErrFaceExists     = errors.New("store: face already exists for this user")
+	ErrTooManyFaces   = errors.New("store: user already has the maximum number of faces")
+	ErrModelMismatch  = errors.New("store: embedding model differs from the library's")
+	ErrAppNotFound    = errors.New("store: application not found")
+	ErrTokenNotFound  = errors.New("store: access token not found")
+	ErrTokenExpired   = errors.New("store: access token expired")
+)
+
+// Embedding is a face descriptor together with the model that produced it.
+// Embeddings of different models are never compared.
+type Embedding struct {
+	Model  string    // e.g. "dlib_resnet_v1"
+	Vector []float32 // length depends on Model (128 for dlib ResNet)
+}
+
+// Face is one enrolled face.
+type Face struct {
+	Token     string // face_token, unique per (app, group, user)
+	GroupID   string
+	UserID    string
+	Embedding Embedding
+	Created   time.Time
+	Thumbnail []byte // small JPEG crop; may be nil (thumbnails off)
+}
+
+// User is an enrolled person in one group.
+type User struct {
+	GroupID string
+	UserID  string
+	Info    string
+}
+
+// AddAction says what adding a face to an existing user does.
+type AddAction int
+
+const (
+	// ActionAppend adds the face to the user's faces (creating the user).
+	ActionAppend AddAction = iota
+	// ActionReplace replaces all of the user's faces with the new one
+	// (creating the user if absent).
+	ActionReplace
+	// ActionUpdate requires the user to exist (ErrUserNotFound otherwise)
+	// and appends the face, updating user_info.
+	ActionUpdate
+	// ActionUpdateReplace requires nothing: it updates an existing user by
+	// replacing its faces, or creates it.
+	ActionUpdateReplace
+)
+
+// Library is one application's face library. All methods are safe for
+// concurrent use. Writes are transactional and durable when they return nil.
+type Library interface {
+	// CreateGroup returns ErrGroupExists if the group exists.
+	CreateGroup(ctx context.Context, app, group string) error
+	// DeleteGroup removes a group with its users and faces. Returns ErrGroupNotFound.
+	DeleteGroup(ctx context.Context, app, group string) error
+	// ListGroups returns group ids in creation order, paged.
+	ListGroups(ctx context.Context, app string, start, length int) ([]string, error)
+
+	// AddFace enrolls face for user in group according to action. The group
+	// is created when absent (as the cloud API does). Returns ErrTooManyFaces,
+	// ErrUserNotFound (ActionUpdate), ErrFaceExists, ErrInvalidID, ErrUserInfoLength.
+	AddFace(ctx context.Context, app string, user User, face Face, action AddAction) (Face, error)
+	// DeleteFace removes one face; returns ErrUserNotFound or ErrFaceNotFound.
+	// A user left without faces is removed.
+	DeleteFace(ctx context.Context, app, group, user, token string) error
+	// GetUser returns the user in group, or in every group when group is "".
+	// Returns ErrUserNotFound.
+	GetUser(ctx context.Context, app, group, user string) ([]User, error)
+	// ListFaces returns the user's faces (without thumbnails). Returns ErrUserNotFound.
+	ListFaces(ctx context.Context, app, group, user string) ([]Face, error)
+	// ListUsers returns user ids of a group, paged. Returns ErrGroupNotFound.
+	ListUsers(ctx context.Context, app, group string, start, length int) ([]string, error)
+	// CopyUser copies a user with its faces from src to dst group. Returns
+	// ErrGroupNotFound (either group), ErrUserNotFound, ErrUserExists.
+	CopyUser(ctx context.Context, app, user, srcGroup, dstGroup string) error
+	// DeleteUser removes a user from group, or from every group when group
+	// is "". Returns ErrUserNotFound.
+	DeleteUser(ctx context.Context, app, group, user string) error
+	// Thumbnail returns a face's stored crop or ErrFaceNotFound.
+	Thumbnail(ctx context.Context, app, group, user, token string) ([]byte, error)
+}
+
+// Candidate is one search hit.
+type Candidate struct {
+	GroupID  string
+	UserID   string
+	Info     string
+	Token    string  // the best-matching face of the user
+	Distance float64 // Euclidean distance to the probe
+}
+
+// Searcher finds the users closest to a probe embedding.
+type Searcher interface {
+	// Search returns up to k users of the given groups, nearest first, one
+	// entry per (group, user) with that user's closest face. An absent group
+	// is ErrGroupNotFound. When userID is non-empty only that user is scored.
+	Search(ctx context.Context, app string, groups []string, probe Embedding, userID string, k int) ([]Candidate, error)
+}
+
+// App is an API application: its id and credentials. SecretHash is never the
+// secret itself.
+type App struct {
+	ID         string
+	Name       string
+	APIKey     string
+	SecretHash []byte
+	Created    time.Time
+	QPS        int   // per-application request rate limit; 0 = default
+	Quota      int64 // total calls allowed; 0 = unlimited
+}
+
+// Apps stores applications and their access tokens.
+type Apps interface {
+	// CreateApp creates an application and returns it with its plain secret
+	// key (shown once).
+	CreateApp(ctx context.Context, name string) (App, string, error)
+	// AppByKey returns ErrAppNotFound.
+	AppByKey(ctx context.Context, apiKey string) (App, error)
+	// AppByID returns ErrAppNotFound.
+	AppByID(ctx context.Context, id string) (App, error)
+	// VerifySecret reports whether secret is app's secret (constant time).
+	VerifySecret(app App, secret string) bool
+	// IssueToken stores a new access token (hashed) for app valid for ttl.
+	IssueToken(ctx context.Context, appID string, ttl time.Duration) (token string, expires time.Time, err error)
+	// AppByToken returns ErrTokenNotFound or ErrTokenExpired.
+	AppByToken(ctx context.Context, token string) (App, error)
+}
+
+// DetectedFace is a face seen by detect, remembered under its face_token so
+// that later calls can pass image_type=FACE_TOKEN.
+type DetectedFace struct {
+	Token     string
+	Embedding Embedding
+	Created   time.Time
+}
+
+// FaceTokens caches detected faces by token. The cache is bounded; the
+// oldest entries are evicted first.
+type FaceTokens interface {
+	PutFaceToken(ctx context.Context, app string, f DetectedFace) error
+	// GetFaceToken returns ErrFaceNotFound for an unknown or evicted token.
+	GetFaceToken(ctx context.Context, app, token string) (DetectedFace, error)
+}
