@@ -7,6 +7,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"time"
 )
 
@@ -33,6 +35,20 @@ var (
 	ErrAppNotFound    = errors.New("store: application not found")
 	ErrTokenNotFound  = errors.New("store: access token not found")
 	ErrTokenExpired   = errors.New("store: access token expired")
+
+	// ErrInvalidEmbedding is an embedding without a model name, with an
+	// empty vector, a non-finite component, or a length that differs from
+	// the other embeddings of the same model.
+	ErrInvalidEmbedding = errors.New("store: invalid embedding")
+	// ErrInvalidPage is a paging request with start < 0 or length outside
+	// 1..MaxPageLength.
+	ErrInvalidPage = errors.New("store: start must be >= 0 and length in 1..1000")
+	// ErrQuotaExceeded means an application has used all calls of its quota.
+	ErrQuotaExceeded = errors.New("store: application call quota exhausted")
+	// ErrSessionNotFound is an unknown voice-code session.
+	ErrSessionNotFound = errors.New("store: session not found")
+	// ErrSessionExpired is a voice-code session past its expiry.
+	ErrSessionExpired = errors.New("store: session expired")
 )
 
 // Embedding is a face descriptor together with the model that produced it.
@@ -124,6 +140,9 @@ type Searcher interface {
 	// Search returns up to k users of the given groups, nearest first, one
 	// entry per (group, user) with that user's closest face. An absent group
 	// is ErrGroupNotFound. When userID is non-empty only that user is scored.
+	// Ties are ordered by user id, then group id. A probe of another model
+	// than a group's faces is ErrModelMismatch; a malformed probe (or one
+	// whose length differs from the group's) is ErrInvalidEmbedding.
 	Search(ctx context.Context, app string, groups []string, probe Embedding, userID string, k int) ([]Candidate, error)
 }
 
@@ -137,6 +156,7 @@ type App struct {
 	Created    time.Time
 	QPS        int   // per-application request rate limit; 0 = default
 	Quota      int64 // total calls allowed; 0 = unlimited
+	CallsUsed  int64 // calls counted by CountCall so far
 }
 
 // Apps stores applications and their access tokens.
@@ -154,6 +174,12 @@ type Apps interface {
 	IssueToken(ctx context.Context, appID string, ttl time.Duration) (token string, expires time.Time, err error)
 	// AppByToken returns ErrTokenNotFound or ErrTokenExpired.
 	AppByToken(ctx context.Context, token string) (App, error)
+	// SetAppLimits changes an application's QPS and quota (0 = default /
+	// unlimited). Returns ErrAppNotFound.
+	SetAppLimits(ctx context.Context, appID string, qps int, quota int64) error
+	// CountCall counts one call against the application's quota. Returns
+	// ErrQuotaExceeded (the call is not counted) or ErrAppNotFound.
+	CountCall(ctx context.Context, appID string) error
 }
 
 // DetectedFace is a face seen by detect, remembered under its face_token so
@@ -170,4 +196,54 @@ type FaceTokens interface {
 	PutFaceToken(ctx context.Context, app string, f DetectedFace) error
 	// GetFaceToken returns ErrFaceNotFound for an unknown or evicted token.
 	GetFaceToken(ctx context.Context, app, token string) (DetectedFace, error)
+}
+
+// SessionCode is a random spoken code handed out for a video liveness check
+// (the cloud API's voice "sessioncode"); the client records itself reading
+// Code aloud and later submits the video with SessionID.
+type SessionCode struct {
+	SessionID string
+	Code      string
+	Expires   time.Time
+}
+
+// SessionCodes stores session codes until they expire.
+type SessionCodes interface {
+	// PutSessionCode stores c for app, replacing a session with the same
+	// id. Expired sessions may be purged at any time.
+	PutSessionCode(ctx context.Context, app string, c SessionCode) error
+	// GetSessionCode returns ErrSessionNotFound or ErrSessionExpired.
+	GetSessionCode(ctx context.Context, app, sessionID string) (SessionCode, error)
+}
+
+// ValidID reports whether id is a valid group, user or face-token id:
+// 1 to MaxIDLength characters of [A-Za-z0-9_].
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > MaxIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate returns ErrInvalidEmbedding (wrapped with the reason) unless e
+// names a model and holds a non-empty vector of finite numbers.
+func (e Embedding) Validate() error {
+	if e.Model == "" {
+		return fmt.Errorf("%w: no model name", ErrInvalidEmbedding)
+	}
+	if len(e.Vector) == 0 {
+		return fmt.Errorf("%w: empty vector", ErrInvalidEmbedding)
+	}
+	for i, v := range e.Vector {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%w: component %d is not finite", ErrInvalidEmbedding, i)
+		}
+	}
+	return nil
 }
