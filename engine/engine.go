@@ -1,0 +1,387 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+
+	"github.com/facekit/facekit/engine/dlib"
+	"github.com/facekit/facekit/engine/imageio"
+)
+
+// ModelName names the descriptors this engine produces; stored embeddings
+// record it so that descriptors of different models are never compared.
+const ModelName = "dlib_resnet_v1"
+
+// Model file names inside Config.ModelDir.
+const (
+	ResNetFile = "dlib_face_recognition_resnet_model_v1.dat"
+	MMODFile   = "mmod_human_face_detector.dat"
+)
+
+// DefaultShapeModel is where Debian's libdlib-data installs the 68-point
+// landmark model.
+const DefaultShapeModel = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
+
+// ErrModelMissing means a model file is absent; the message names the file
+// and the command that fetches it.
+var ErrModelMissing = errors.New("engine: model file missing")
+
+// ErrNoLandmarks is returned when an operation needs a face's 68 landmarks
+// and the face has none.
+var ErrNoLandmarks = errors.New("engine: face has no landmarks")
+
+// Detector selects a face detector.
+type Detector string
+
+// The available detectors.
+const (
+	// DetectorHOG is dlib's HOG + linear SVM frontal detector: fast (tens of
+	// ms per VGA photo), frontal faces of about 80 px and larger.
+	DetectorHOG Detector = "hog"
+	// DetectorCNN is dlib's MMOD CNN detector: robust to pose and lighting,
+	// but seconds per photo on a CPU.
+	DetectorCNN Detector = "cnn"
+)
+
+// Config configures an Engine.
+type Config struct {
+	// ModelDir holds ResNetFile and (optionally) MMODFile.
+	ModelDir string
+	// ShapeModel is the 68-point landmark model; DefaultShapeModel if empty.
+	ShapeModel string
+	// PoolSize is how many native instances run in parallel; the CPU count
+	// if zero.
+	PoolSize int
+	// Detector is the default detector; DetectorHOG if empty.
+	Detector Detector
+}
+
+// Options tune one Analyze call.
+type Options struct {
+	// Detector overrides the engine's default detector.
+	Detector Detector
+	// Upsample doubles the image this many times before detecting (finds
+	// faces smaller than 80 px); -1 means "once, only if nothing was found
+	// at the original size".
+	Upsample int
+	// DetectMaxSide, when positive, runs the detector on a copy shrunk so
+	// that its longer side is at most this many pixels; landmarks and
+	// descriptors still use the full image. Large photos detect several
+	// times faster; faces smaller than ~80 px at the shrunk scale are lost
+	// (Upsample recovers some of them).
+	DetectMaxSide int
+	// MaxFaces keeps only the first MaxFaces faces after sorting (0 = all).
+	MaxFaces int
+	// SortByCenter orders faces by distance of their centre to the image
+	// centre instead of by area, largest first.
+	SortByCenter bool
+	// Landmarks computes the 68 points and the pose of each face.
+	Landmarks bool
+	// Descriptors computes each face's descriptor (implies Landmarks).
+	Descriptors bool
+	// Jitter averages the descriptor over this many jittered chips.
+	Jitter int
+}
+
+// Engine detects and describes faces. It is safe for concurrent use: each
+// call borrows one of PoolSize native instances.
+type Engine struct {
+	models   *dlib.Models
+	pool     chan *dlib.Instance
+	all      []*dlib.Instance
+	detector Detector
+	hasCNN   bool
+}
+
+// New loads the models and builds the pool of native instances.
+func New(cfg Config) (*Engine, error) {
+	shape := cfg.ShapeModel
+	if shape == "" {
+		shape = DefaultShapeModel
+	}
+	resnet := filepath.Join(cfg.ModelDir, ResNetFile)
+	if err := requireFile(shape, "install Debian's libdlib-data (make setup)"); err != nil {
+		return nil, err
+	}
+	if err := requireFile(resnet, "run `make models`"); err != nil {
+		return nil, err
+	}
+	mmod := filepath.Join(cfg.ModelDir, MMODFile)
+	if _, err := os.Stat(mmod); err != nil {
+		mmod = "" // the CNN detector is optional
+	}
+	detector := cfg.Detector
+	if detector == "" {
+		detector = DetectorHOG
+	}
+	if detector == DetectorCNN && mmod == "" {
+		return nil, fmt.Errorf("%w: %s (needed by the CNN detector; run `make models`)", ErrModelMissing, filepath.Join(cfg.ModelDir, MMODFile))
+	}
+	if detector != DetectorHOG && detector != DetectorCNN {
+		return nil, fmt.Errorf("engine: unknown detector %q (want hog or cnn)", detector)
+	}
+	n := cfg.PoolSize
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	models, err := dlib.LoadModels(shape)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{models: models, pool: make(chan *dlib.Instance, n), detector: detector, hasCNN: mmod != ""}
+	for i := 0; i < n; i++ {
+		in, err := dlib.NewInstance(models, resnet, mmod)
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("engine: instance %d: %w", i, err)
+		}
+		e.all = append(e.all, in)
+		e.pool <- in
+	}
+	return e, nil
+}
+
+func requireFile(path, fix string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%w: %s (%s)", ErrModelMissing, path, fix)
+	}
+	return nil
+}
+
+// Close frees every native instance. It must not be called while calls are
+// in flight. Idempotent.
+func (e *Engine) Close() error {
+	for _, in := range e.all {
+		in.Close()
+	}
+	e.all = nil
+	if e.models != nil {
+		e.models.Close()
+	}
+	return nil
+}
+
+// PoolSize is the number of calls that can run natively at once.
+func (e *Engine) PoolSize() int { return cap(e.pool) }
+
+// HasCNN reports whether the CNN detector is available.
+func (e *Engine) HasCNN() bool { return e.hasCNN }
+
+// borrow waits for a free native instance or for ctx to end.
+func (e *Engine) borrow(ctx context.Context) (*dlib.Instance, error) {
+	select {
+	case in := <-e.pool:
+		return in, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("engine: waiting for a native instance: %w", ctx.Err())
+	}
+}
+
+// Analyze detects the faces in img and, as opts asks, their landmarks, pose
+// and descriptors. No face is an empty result, not an error.
+func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]Face, error) {
+	detector := opts.Detector
+	if detector == "" {
+		detector = e.detector
+	}
+	kind := dlib.HOG
+	switch detector {
+	case DetectorHOG:
+	case DetectorCNN:
+		if !e.hasCNN {
+			return nil, fmt.Errorf("%w: %s (needed by the CNN detector; run `make models`)", ErrModelMissing, MMODFile)
+		}
+		kind = dlib.CNN
+	default:
+		return nil, fmt.Errorf("engine: unknown detector %q", detector)
+	}
+	rgb := toRGB(img)
+	in, err := e.borrow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { e.pool <- in }()
+
+	small, scale := downscale(rgb, opts.DetectMaxSide)
+	upsample := max(opts.Upsample, 0)
+	dets, err := in.Detect(small, kind, upsample)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if len(dets) == 0 && opts.Upsample < 0 {
+		if dets, err = in.Detect(small, kind, 1); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+	}
+	if scale != 1 {
+		for i := range dets {
+			r := dets[i].Rect
+			dets[i].Rect = image.Rect(int(float64(r.Min.X)*scale), int(float64(r.Min.Y)*scale),
+				int(float64(r.Max.X)*scale), int(float64(r.Max.Y)*scale)).Intersect(image.Rect(-rgb.Width, -rgb.Height, 2*rgb.Width, 2*rgb.Height))
+		}
+	}
+	faces := make([]Face, len(dets))
+	for i, d := range dets {
+		faces[i] = Face{Rect: d.Rect, Confidence: d.Confidence, Probability: probability(kind, d.Confidence)}
+	}
+	sortFaces(faces, rgb.Width, rgb.Height, opts.SortByCenter)
+	if opts.MaxFaces > 0 && len(faces) > opts.MaxFaces {
+		faces = faces[:opts.MaxFaces]
+	}
+	if len(faces) == 0 || !(opts.Landmarks || opts.Descriptors) {
+		return faces, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	boxes := make([]image.Rectangle, len(faces))
+	for i := range faces {
+		boxes[i] = faces[i].Rect
+	}
+	shapes, err := in.Landmarks(rgb, boxes)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	for i := range faces {
+		faces[i].Landmarks = shapes[i]
+		if pose, err := EstimatePose(shapes[i], rgb.Width, rgb.Height); err == nil {
+			faces[i].Pose = pose
+		}
+	}
+	if !opts.Descriptors {
+		return faces, nil
+	}
+	descs, err := in.Describe(rgb, shapes, opts.Jitter)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	for i := range faces {
+		faces[i].Descriptor = descs[i]
+		faces[i].HasDescriptor = true
+	}
+	return faces, nil
+}
+
+// Describe computes descriptors for faces that already have landmarks
+// (e.g. faces selected after a cheaper first pass).
+func (e *Engine) Describe(ctx context.Context, img image.Image, faces []Face, jitter int) error {
+	shapes := make([][]image.Point, len(faces))
+	for i, f := range faces {
+		if len(f.Landmarks) != 68 {
+			return fmt.Errorf("engine: describe face %d: %w", i, ErrNoLandmarks)
+		}
+		shapes[i] = f.Landmarks
+	}
+	if len(shapes) == 0 {
+		return nil
+	}
+	rgb := toRGB(img)
+	in, err := e.borrow(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { e.pool <- in }()
+	descs, err := in.Describe(rgb, shapes, jitter)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	for i := range faces {
+		faces[i].Descriptor = descs[i]
+		faces[i].HasDescriptor = true
+	}
+	return nil
+}
+
+// Chip returns the size×size aligned crop of a face with landmarks; size 150
+// and padding 0.25 is exactly what the descriptor network sees.
+func Chip(img image.Image, f Face, size int, padding float64) (*imageio.Image, error) {
+	if len(f.Landmarks) != 68 {
+		return nil, fmt.Errorf("engine: chip: %w", ErrNoLandmarks)
+	}
+	c, err := dlib.Chip(toRGB(img), f.Landmarks, size, padding)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return &imageio.Image{Pix: c.Pix, Stride: c.Stride, Width: c.Width, Height: c.Height, Orientation: 1}, nil
+}
+
+// probability maps a detector score to 0..1 with a logistic curve centred
+// on the detector's decision boundary (score 0 → 0.5). dlib only reports
+// detections above the boundary, so reported faces score above 0.5.
+func probability(kind dlib.DetectorKind, score float64) float64 {
+	k := 3.0 // HOG SVM margins of clear faces are ~0.5–3
+	if kind == dlib.CNN {
+		k = 2.0 // MMOD scores of clear faces are ~0.5–1.5+
+	}
+	return 1 / (1 + math.Exp(-k*score))
+}
+
+// sortFaces orders by area (largest first) or by closeness to the image
+// centre, breaking ties by position so the order is deterministic.
+func sortFaces(faces []Face, w, h int, byCenter bool) {
+	cx, cy := float64(w)/2, float64(h)/2
+	centreDist := func(r image.Rectangle) float64 {
+		x := float64(r.Min.X+r.Max.X)/2 - cx
+		y := float64(r.Min.Y+r.Max.Y)/2 - cy
+		return x*x + y*y
+	}
+	sort.SliceStable(faces, func(i, j int) bool {
+		a, b := faces[i].Rect, faces[j].Rect
+		if byCenter {
+			if da, db := centreDist(a), centreDist(b); da != db {
+				return da < db
+			}
+		} else if aa, ab := a.Dx()*a.Dy(), b.Dx()*b.Dy(); aa != ab {
+			return aa > ab
+		}
+		if a.Min.Y != b.Min.Y {
+			return a.Min.Y < b.Min.Y
+		}
+		return a.Min.X < b.Min.X
+	})
+}
+
+// toRGB returns img as a packed RGB buffer, without copying when img is
+// already an *imageio.Image.
+func toRGB(img image.Image) *dlib.RGB {
+	if m, ok := img.(*imageio.Image); ok {
+		return &dlib.RGB{Pix: m.Pix, Width: m.Width, Height: m.Height, Stride: m.Stride}
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := &dlib.RGB{Pix: make([]byte, w*h*3), Width: w, Height: h, Stride: w * 3}
+	switch m := img.(type) {
+	case *image.RGBA:
+		for y := 0; y < h; y++ {
+			src := m.Pix[(y)*m.Stride : (y)*m.Stride+w*4]
+			dst := out.Pix[y*out.Stride:]
+			for x := 0; x < w; x++ {
+				dst[3*x], dst[3*x+1], dst[3*x+2] = src[4*x], src[4*x+1], src[4*x+2]
+			}
+		}
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			src := m.Pix[y*m.Stride : y*m.Stride+w]
+			dst := out.Pix[y*out.Stride:]
+			for x, v := range src {
+				dst[3*x], dst[3*x+1], dst[3*x+2] = v, v, v
+			}
+		}
+	default:
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+				o := y*out.Stride + 3*x
+				out.Pix[o], out.Pix[o+1], out.Pix[o+2] = uint8(r>>8), uint8(g>>8), uint8(bl>>8)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,65 @@
+// Package testenv finds the real photos and models that tests run on. Both
+// are provisioned outside the repository (never committed): photos from
+// $FACEKIT_TESTDATA or ../shared/testdata, models from $FACEKIT_MODEL_DIR or
+// models/data (filled by `make models`).
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// RepoRoot returns the directory holding go.mod, walking up from the
+// working directory (go test runs in the package directory).
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatalf("testenv: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// TestData returns the shared test-photo directory (with faces/, lfw/,
+// spoof-nuaa/), skipping the test when it is not provisioned.
+func TestData(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("FACEKIT_TESTDATA")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(tb), "..", "shared", "testdata")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "faces")); err != nil {
+		tb.Skipf("test photos not found at %s (set FACEKIT_TESTDATA)", dir)
+	}
+	return dir
+}
+
+// Face returns the path of one photo of testdata/faces, e.g. Face(t, "jimin.jpg").
+func Face(tb testing.TB, name string) string {
+	tb.Helper()
+	return filepath.Join(TestData(tb), "faces", name)
+}
+
+// ModelDir returns the directory with the model files, skipping the test
+// when the dlib ResNet model is not there (run `make models`).
+func ModelDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("FACEKIT_MODEL_DIR")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(tb), "models", "data")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dlib_face_recognition_resnet_model_v1.dat")); err != nil {
+		tb.Skipf("models not found in %s (run `make models`)", dir)
+	}
+	return dir
+}
