@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"io"
+
+	"github.com/facekit/facekit/engine"
+)
+
+// detectedFace is the JSON form of one face printed by `facekit detect`.
+type detectedFace struct {
+	Box         box         `json:"box"`
+	Probability float64     `json:"probability"`
+	Confidence  float64     `json:"confidence"`
+	Pose        engine.Pose `json:"pose"`
+	Landmarks   [][2]int    `json:"landmarks,omitempty"`
+	Descriptor  []float32   `json:"descriptor,omitempty"`
+}
+
+type box struct {
+	Left   int `json:"left"`
+	Top    int `json:"top"`
+	Width  int `json:"width"`
+	Height int `json:"height"`
+}
+
+type detectedImage struct {
+	File   string         `json:"file"`
+	Width  int            `json:"width"`
+	Height int            `json:"height"`
+	Faces  []detectedFace `json:"faces"`
+	Error  string         `json:"error,omitempty"`
+}
+
+func runDetect(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("detect", stderr)
+	var ef engineFlags
+	ef.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	withLandmarks := fs.Bool("landmarks", false, "include the 68 landmarks")
+	withDescriptor := fs.Bool("descriptor", false, "include the 128-d descriptor")
+	upsample := fs.Int("upsample", -1, "upsample the image this many times before detecting (-1: once if nothing is found)")
+	maxSide := fs.Int("detect-max-side", 0, "detect on a copy shrunk to this longer side (0 = full size)")
+	maxFaces := fs.Int("max-faces", 0, "keep at most this many faces, largest first (0 = all)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: facekit detect [flags] IMAGE...")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	eng, err := ef.open()
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	opts := engine.Options{Upsample: *upsample, DetectMaxSide: *maxSide, MaxFaces: *maxFaces, Landmarks: true, Descriptors: *withDescriptor}
+	var results []detectedImage
+	failed := 0
+	for _, path := range fs.Args() {
+		res := detectedImage{File: path, Faces: []detectedFace{}}
+		faces, w, h, err := detectFile(eng, path, opts)
+		if err != nil {
+			failed++
+			res.Error = err.Error()
+			if !*asJSON {
+				fmt.Fprintf(stderr, "facekit detect: %v\n", oneLine(err))
+			}
+		}
+		res.Width, res.Height = w, h
+		for _, f := range faces {
+			res.Faces = append(res.Faces, toDetected(f, *withLandmarks, *withDescriptor))
+		}
+		results = append(results, res)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(results); err != nil {
+			return err
+		}
+	} else {
+		printDetected(stdout, results, *withLandmarks, *withDescriptor)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d images failed", failed, len(results))
+	}
+	return nil
+}
+
+func detectFile(eng *engine.Engine, path string, opts engine.Options) ([]engine.Face, int, int, error) {
+	img, err := loadImage(path)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	faces, err := eng.Analyze(context.Background(), img, opts)
+	if err != nil {
+		return nil, img.Width, img.Height, fmt.Errorf("%s: %w", path, err)
+	}
+	return faces, img.Width, img.Height, nil
+}
+
+func toDetected(f engine.Face, landmarks, descriptor bool) detectedFace {
+	d := detectedFace{
+		Box:         boxOf(f.Rect),
+		Probability: round(f.Probability, 4),
+		Confidence:  round(f.Confidence, 4),
+		Pose:        engine.Pose{Yaw: round(f.Pose.Yaw, 2), Pitch: round(f.Pose.Pitch, 2), Roll: round(f.Pose.Roll, 2)},
+	}
+	if landmarks {
+		for _, p := range f.Landmarks {
+			d.Landmarks = append(d.Landmarks, [2]int{p.X, p.Y})
+		}
+	}
+	if descriptor && f.HasDescriptor {
+		d.Descriptor = f.Descriptor[:]
+	}
+	return d
+}
+
+func boxOf(r image.Rectangle) box {
+	return box{Left: r.Min.X, Top: r.Min.Y, Width: r.Dx(), Height: r.Dy()}
+}
+
+func printDetected(w io.Writer, results []detectedImage, landmarks, descriptor bool) {
+	for _, res := range results {
+		if res.Error != "" {
+			continue
+		}
+		fmt.Fprintf(w, "%s: %dx%d, %d face(s)\n", res.File, res.Width, res.Height, len(res.Faces))
+		for i, f := range res.Faces {
+			fmt.Fprintf(w, "  face %d: box %d,%d %dx%d  probability %.3f  yaw %+.1f pitch %+.1f roll %+.1f\n",
+				i+1, f.Box.Left, f.Box.Top, f.Box.Width, f.Box.Height, f.Probability, f.Pose.Yaw, f.Pose.Pitch, f.Pose.Roll)
+			if landmarks {
+				fmt.Fprintf(w, "    landmarks: %v\n", f.Landmarks)
+			}
+			if descriptor {
+				fmt.Fprintf(w, "    descriptor: %v\n", f.Descriptor)
+			}
+		}
+	}
+}
+
+func round(v float64, places int) float64 {
+	p := 1.0
+	for i := 0; i < places; i++ {
+		p *= 10
+	}
+	if v < 0 {
+		return -float64(int64(-v*p+0.5)) / p
+	}
+	return float64(int64(v*p+0.5)) / p
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/facekit/facekit/engine"
+)
+
+func runModels(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("models", stderr)
+	var ef engineFlags
+	ef.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	type entry struct{ name, path, need string }
+	files := []entry{
+		{"68-point landmarks", ef.shape, "required (Debian libdlib-data; make setup)"},
+		{"ResNet descriptor", filepath.Join(ef.modelDir, engine.ResNetFile), "required (make models)"},
+		{"MMOD CNN detector", filepath.Join(ef.modelDir, engine.MMODFile), "optional, for --detector cnn (make models)"},
+	}
+	missing := 0
+	for _, f := range files {
+		st, err := os.Stat(f.path)
+		if err != nil {
+			fmt.Fprintf(stdout, "missing  %-20s %s  — %s\n", f.name, f.path, f.need)
+			if f.need[:8] == "required" {
+				missing++
+			}
+			continue
+		}
+		fmt.Fprintf(stdout, "ok       %-20s %s (%.1f MB)\n", f.name, f.path, float64(st.Size())/1e6)
+	}
+	if missing > 0 {
+		return fmt.Errorf("%d required model file(s) missing", missing)
+	}
+	return nil
+}
