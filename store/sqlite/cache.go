@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/facekit/facekit/store"
+)
+
+// PutFaceToken remembers a detected face under its token, replacing an
+// entry with the same token (which then counts as newest), and evicts the
+// oldest entries beyond Options.MaxFaceTokens. It returns
+// store.ErrInvalidID, store.ErrInvalidEmbedding or store.ErrAppNotFound.
+func (db *DB) PutFaceToken(ctx context.Context, app string, f store.DetectedFace) error {
+	if err := validIDs(f.Token); err != nil {
+		return err
+	}
+	if err := f.Embedding.Validate(); err != nil {
+		return err
+	}
+	if f.Created.IsZero() {
+		f.Created = db.opts.Now()
+	}
+	return db.write(ctx, func(tx *sql.Tx) (indexUpdate, error) {
+		if err := checkApp(ctx, tx, app); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM face_tokens WHERE app_id = ? AND face_token = ?`, app, f.Token); err != nil {
+			return nil, fmt.Errorf("sqlite: put face token: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO face_tokens (app_id, face_token, model, vector, created) VALUES (?, ?, ?, ?, ?)`,
+			app, f.Token, f.Embedding.Model, encodeVector(f.Embedding.Vector), nanos(f.Created)); err != nil {
+			return nil, fmt.Errorf("sqlite: put face token: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM face_tokens WHERE id IN (SELECT id FROM face_tokens ORDER BY id
+			LIMIT max(0, (SELECT n FROM face_token_count) - ?))`, db.opts.MaxFaceTokens); err != nil {
+			return nil, fmt.Errorf("sqlite: evict face tokens: %w", err)
+		}
+		return nil, nil
+	})
+}
+
+// GetFaceToken returns a remembered face or store.ErrFaceNotFound.
+func (db *DB) GetFaceToken(ctx context.Context, app, token string) (store.DetectedFace, error) {
+	var (
+		f       = store.DetectedFace{Token: token}
+		blob    []byte
+		created int64
+	)
+	err := db.r.QueryRowContext(ctx, `SELECT model, vector, created FROM face_tokens WHERE app_id = ? AND face_token = ?`,
+		app, token).Scan(&f.Embedding.Model, &blob, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.DetectedFace{}, fmt.Errorf("sqlite: face token %s: %w", token, store.ErrFaceNotFound)
+	}
+	if err != nil {
+		return store.DetectedFace{}, fmt.Errorf("sqlite: face token %s: %w", token, err)
+	}
+	if f.Embedding.Vector, err = decodeVector(nil, blob); err != nil {
+		return store.DetectedFace{}, fmt.Errorf("sqlite: face token %s: %w", token, err)
+	}
+	f.Created = fromNanos(created)
+	return f, nil
+}
+
+// PutSessionCode stores a voice-code session, replacing one with the same
+// id, and purges expired sessions. It returns store.ErrInvalidID (session
+// id not [A-Za-z0-9_]{1,128}) or store.ErrAppNotFound.
+func (db *DB) PutSessionCode(ctx context.Context, app string, c store.SessionCode) error {
+	if err := validIDs(c.SessionID); err != nil {
+		return err
+	}
+	if c.Code == "" {
+		return errors.New("sqlite: empty session code")
+	}
+	return db.write(ctx, func(tx *sql.Tx) (indexUpdate, error) {
+		if err := checkApp(ctx, tx, app); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM session_codes WHERE expires <= ?`, nanos(db.opts.Now())); err != nil {
+			return nil, fmt.Errorf("sqlite: purge sessions: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO session_codes (app_id, session_id, code, expires) VALUES (?, ?, ?, ?)
+			ON CONFLICT (app_id, session_id) DO UPDATE SET code = excluded.code, expires = excluded.expires`,
+			app, c.SessionID, c.Code, nanos(c.Expires)); err != nil {
+			return nil, fmt.Errorf("sqlite: put session %s: %w", c.SessionID, err)
+		}
+		return nil, nil
+	})
+}
+
+// GetSessionCode returns a session or store.ErrSessionNotFound or
+// store.ErrSessionExpired.
+func (db *DB) GetSessionCode(ctx context.Context, app, sessionID string) (store.SessionCode, error) {
+	c := store.SessionCode{SessionID: sessionID}
+	var expires int64
+	err := db.r.QueryRowContext(ctx, `SELECT code, expires FROM session_codes WHERE app_id = ? AND session_id = ?`,
+		app, sessionID).Scan(&c.Code, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.SessionCode{}, fmt.Errorf("sqlite: session %s: %w", sessionID, store.ErrSessionNotFound)
+	}
+	if err != nil {
+		return store.SessionCode{}, fmt.Errorf("sqlite: session %s: %w", sessionID, err)
+	}
+	c.Expires = fromNanos(expires)
+	if !db.opts.Now().Before(c.Expires) {
+		return store.SessionCode{}, fmt.Errorf("sqlite: session %s: %w", sessionID, store.ErrSessionExpired)
+	}
+	return c, nil
+}
