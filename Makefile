@@ -1,0 +1,49 @@
+# facekit: `make setup && make run` sets up and serves; `make test` runs the tests.
+GO       ?= go
+BIN      := bin/facekit
+ADDR     ?= 127.0.0.1:8080
+DATA     ?= data
+FUZZTIME ?= 20s
+# Portable by default; `make NATIVE=1` builds dlib's code for this CPU
+# (faster HOG on machines with AVX2, but the binary then needs such a CPU).
+ifeq ($(NATIVE),1)
+export CGO_CXXFLAGS := -O3 -march=native
+endif
+
+.PHONY: setup deps models build run test test-short fuzz bench vet clean
+
+setup: deps models build
+
+deps:
+	scripts/setup.sh
+
+models:
+	scripts/fetch-models.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/facekit
+
+run: build
+	$(BIN) serve --addr $(ADDR) --data $(DATA)
+
+vet:
+	$(GO) vet ./...
+
+# The full suite: native deps and models are provisioned first, so this one
+# command works on a fresh Debian machine.
+test: deps models vet
+	$(GO) test -count=1 -timeout 40m ./...
+	$(MAKE) fuzz
+
+test-short:
+	$(GO) test -short ./...
+
+# A short run of each fuzz target, as CI does.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./engine/imageio
+
+bench: models
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/... ./store/...
+
+clean:
+	rm -rf bin
