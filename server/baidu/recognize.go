@@ -1,0 +1,506 @@
+package baidu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/store"
+	"github.com/facekit/facekit/store/registry"
+)
+
+// location is a face box as Baidu reports it.
+type location struct {
+	Left     float64 `json:"left"`
+	Top      float64 `json:"top"`
+	Width    float64 `json:"width"`
+	Height   float64 `json:"height"`
+	Rotation int     `json:"rotation"`
+}
+
+type angle struct {
+	Yaw   float64 `json:"yaw"`
+	Pitch float64 `json:"pitch"`
+	Roll  float64 `json:"roll"`
+}
+
+// locate returns a face's location, nil for a face recalled by token (its
+// box was not kept). rotation is the in-plane angle of the eye line (the
+// pose's roll), which is what Baidu's box rotation measures.
+func locate(f server.Face) *location {
+	if !f.HasBox {
+		return nil
+	}
+	return &location{
+		Left:     float64(f.Rect.Min.X),
+		Top:      float64(f.Rect.Min.Y),
+		Width:    float64(f.Rect.Dx()),
+		Height:   float64(f.Rect.Dy()),
+		Rotation: int(math.Round(f.Pose.Roll)),
+	}
+}
+
+// score maps the distance between two faces to Baidu's scale.
+func (d *Dialect) score(distance float64) float64 {
+	return round2(ScoreFromFAR(d.core.FAR(distance)))
+}
+
+// checkControls applies quality_control and liveness_control to a face.
+//
+// facekit has no liveness model yet, so any liveness level other than NONE
+// is answered with "No permission" (6) rather than passed unchecked. Of
+// the quality metrics only completeness (the face box inside the image) is
+// measured so far; NORMAL and HIGH require it (223116). Blur, illumination
+// and occlusion come with the quality issue; until then they are not
+// checked at any level, and faces recalled by token (no box) pass.
+func checkControls(ctl controls, f server.Face, det *server.Detection) error {
+	if ctl.liveness != "NONE" {
+		return fmt.Errorf("%w: liveness_control %s needs a liveness model", server.ErrNotAvailable, ctl.liveness)
+	}
+	if (ctl.quality == "NORMAL" || ctl.quality == "HIGH") && f.HasBox && det != nil && det.Image != nil {
+		if !f.Rect.In(det.Image.Bounds()) {
+			return errCode(CodeIncompleteFace, fmt.Errorf("face box %v outside image %v", f.Rect, det.Image.Bounds()))
+		}
+	}
+	return nil
+}
+
+// probe reads one image of a request with its controls and returns its
+// largest face, checked against the controls.
+func (d *Dialect) probe(ctx context.Context, app store.App, p params, imageKey, typeKey, defType, ctlPrefix string) (server.Face, error) {
+	src, err := p.image(imageKey, typeKey, defType)
+	if err != nil {
+		return server.Face{}, err
+	}
+	ctl, err := p.controls(ctlPrefix)
+	if err != nil {
+		return server.Face{}, err
+	}
+	if err := p.faceType(ctlPrefix + "face_type"); err != nil {
+		return server.Face{}, err
+	}
+	if ctl.liveness != "NONE" {
+		return server.Face{}, checkControls(ctl, server.Face{}, nil)
+	}
+	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: 1})
+	if err != nil {
+		return server.Face{}, err
+	}
+	f := det.Faces[0]
+	if err := checkControls(ctl, f, det); err != nil {
+		return server.Face{}, err
+	}
+	return f, nil
+}
+
+// ---- detect ----
+
+type detectResult struct {
+	FaceNum  int          `json:"face_num"`
+	FaceList []detectFace `json:"face_list"`
+}
+
+type detectFace struct {
+	FaceToken       string    `json:"face_token"`
+	Location        *location `json:"location,omitempty"`
+	FaceProbability *float64  `json:"face_probability,omitempty"`
+	Angle           *angle    `json:"angle,omitempty"`
+	Landmark        []point   `json:"landmark,omitempty"`
+	Landmark72      []point   `json:"landmark72,omitempty"`
+	Landmark150     []point   `json:"landmark150,omitempty"`
+}
+
+type point struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
+
+func (d *Dialect) detect(ctx context.Context, app store.App, req request) (any, error) {
+	p := req.obj
+	src, err := p.image("image", "image_type", "")
+	if err != nil {
+		return nil, err
+	}
+	fields, err := p.faceFields()
+	if err != nil {
+		return nil, err
+	}
+	maxFaces, err := p.intIn("max_face_num", 1, 1, maxDetectFaces, CodeMaxFaceNumFormat)
+	if err != nil {
+		return nil, err
+	}
+	sortType, err := p.intIn("face_sort_type", 0, 0, 1, CodeSortTypeFormat)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.faceType("face_type"); err != nil {
+		return nil, err
+	}
+	ctl, err := p.controls("")
+	if err != nil {
+		return nil, err
+	}
+	if ctl.liveness != "NONE" {
+		return nil, checkControls(ctl, server.Face{}, nil)
+	}
+	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: maxFaces, SortByCenter: sortType == 1})
+	if err != nil {
+		return nil, err
+	}
+	res := detectResult{FaceNum: len(det.Faces), FaceList: make([]detectFace, len(det.Faces))}
+	for i, f := range det.Faces {
+		out := detectFace{FaceToken: f.Token, Location: locate(f)}
+		if f.HasBox {
+			prob := round4(f.Probability)
+			out.FaceProbability = &prob
+			if len(f.Landmarks) > 0 {
+				out.Angle = &angle{Yaw: round2(f.Pose.Yaw), Pitch: round2(f.Pose.Pitch), Roll: round2(f.Pose.Roll)}
+			}
+			addLandmarks(&out, f, fields)
+		}
+		res.FaceList[i] = out
+	}
+	return res, nil
+}
+
+func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+
+// ---- search ----
+
+type userHit struct {
+	GroupID  string  `json:"group_id"`
+	UserID   string  `json:"user_id"`
+	UserInfo string  `json:"user_info"`
+	Score    float64 `json:"score"`
+}
+
+type searchResult struct {
+	FaceToken string    `json:"face_token"`
+	UserList  []userHit `json:"user_list"`
+}
+
+// searchParams are the parameters search and multi-search share.
+type searchParams struct {
+	groups    []string
+	threshold float64
+	maxUsers  int
+	userID    string
+}
+
+func readSearchParams(p params, maxUsers int, allowUserID bool) (searchParams, error) {
+	var sp searchParams
+	var err error
+	if sp.groups, err = p.groupList(); err != nil {
+		return sp, err
+	}
+	if sp.threshold, err = p.floatIn("match_threshold", defaultThreshold, 0, 100, CodeThresholdFormat); err != nil {
+		return sp, err
+	}
+	if sp.maxUsers, err = p.intIn("max_user_num", 1, 1, maxUsers, CodeMaxUserNumFormat); err != nil {
+		return sp, err
+	}
+	if allowUserID {
+		uid, ok, err := p.str("user_id", CodeUserIDFormat)
+		if err != nil {
+			return sp, err
+		}
+		if ok {
+			if !store.ValidID(uid) {
+				return sp, errCode(CodeUserIDFormat, nil)
+			}
+			sp.userID = uid
+		}
+	}
+	return sp, nil
+}
+
+// hits searches for face and returns the users scoring at least the
+// threshold, best first.
+func (d *Dialect) hits(ctx context.Context, app store.App, sp searchParams, face server.Face) ([]userHit, error) {
+	k := sp.maxUsers
+	if sp.userID != "" {
+		k = len(sp.groups) // one entry per group the user is in
+	}
+	cands, err := d.core.Search(ctx, app.ID, sp.groups, face, sp.userID, k)
+	if err != nil {
+		return nil, err
+	}
+	if sp.userID != "" && len(cands) == 0 {
+		return nil, fmt.Errorf("%w: %q in %v", store.ErrUserNotFound, sp.userID, sp.groups)
+	}
+	hits := []userHit{}
+	for _, c := range cands {
+		s := d.score(c.Distance)
+		if s < sp.threshold {
+			continue
+		}
+		hits = append(hits, userHit{GroupID: c.GroupID, UserID: c.UserID, UserInfo: c.Info, Score: s})
+		if len(hits) == sp.maxUsers {
+			break
+		}
+	}
+	return hits, nil
+}
+
+func (d *Dialect) search(ctx context.Context, app store.App, req request) (any, error) {
+	p := req.obj
+	sp, err := readSearchParams(p, maxSearchUsers, true)
+	if err != nil {
+		return nil, err
+	}
+	face, err := d.probe(ctx, app, p, "image", "image_type", "", "")
+	if err != nil {
+		return nil, err
+	}
+	hits, err := d.hits(ctx, app, sp, face)
+	if err != nil {
+		return nil, err
+	}
+	if len(hits) == 0 {
+		return nil, errCode(CodeMatchUserNotFound, nil)
+	}
+	return searchResult{FaceToken: face.Token, UserList: hits}, nil
+}
+
+// ---- multi-search ----
+
+type multiFace struct {
+	FaceToken string    `json:"face_token"`
+	Location  *location `json:"location,omitempty"`
+	UserList  []userHit `json:"user_list"`
+}
+
+type multiResult struct {
+	FaceNum  int         `json:"face_num"`
+	FaceList []multiFace `json:"face_list"`
+}
+
+func (d *Dialect) multiSearch(ctx context.Context, app store.App, req request) (any, error) {
+	p := req.obj
+	sp, err := readSearchParams(p, maxMultiUsers, false)
+	if err != nil {
+		return nil, err
+	}
+	src, err := p.image("image", "image_type", "")
+	if err != nil {
+		return nil, err
+	}
+	maxFaces, err := p.intIn("max_face_num", 1, 1, maxMultiFaces, CodeMaxFaceNumFormat)
+	if err != nil {
+		return nil, err
+	}
+	ctl, err := p.controls("")
+	if err != nil {
+		return nil, err
+	}
+	if ctl.liveness != "NONE" {
+		return nil, checkControls(ctl, server.Face{}, nil)
+	}
+	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: maxFaces})
+	if err != nil {
+		return nil, err
+	}
+	res := multiResult{FaceList: []multiFace{}}
+	matched := false
+	for _, f := range det.Faces {
+		// A face failing the quality control is left out, as the cloud
+		// API drops faces it cannot recognise; the others still count.
+		if err := checkControls(ctl, f, det); err != nil {
+			continue
+		}
+		hits, err := d.hits(ctx, app, sp, f)
+		if err != nil {
+			return nil, err
+		}
+		matched = matched || len(hits) > 0
+		res.FaceList = append(res.FaceList, multiFace{FaceToken: f.Token, Location: locate(f), UserList: hits})
+	}
+	if !matched {
+		return nil, errCode(CodeMatchUserNotFound, nil)
+	}
+	res.FaceNum = len(res.FaceList)
+	return res, nil
+}
+
+// ---- match ----
+
+type tokenOnly struct {
+	FaceToken string `json:"face_token"`
+}
+
+type matchResult struct {
+	Score    float64     `json:"score"`
+	FaceList []tokenOnly `json:"face_list"`
+}
+
+func (d *Dialect) match(ctx context.Context, app store.App, req request) (any, error) {
+	if len(req.list) != 2 {
+		return nil, errCode(CodeImageCount, fmt.Errorf("got %d images, want a JSON array of 2", len(req.list)))
+	}
+	var faces [2]server.Face
+	for i, p := range req.list {
+		f, err := d.probe(ctx, app, p, "image", "image_type", "", "")
+		if err != nil {
+			return nil, err
+		}
+		faces[i] = f
+	}
+	return matchResult{
+		Score:    d.score(server.Distance(faces[0], faces[1])),
+		FaceList: []tokenOnly{{faces[0].Token}, {faces[1].Token}},
+	}, nil
+}
+
+// ---- faceverify (image liveness) ----
+
+// faceverify validates the request fully (1 to 8 images, each with a valid
+// image and type) and then answers "No permission": facekit has no
+// liveness model yet, and a liveness score it cannot compute is never
+// invented.
+func (d *Dialect) faceverify(ctx context.Context, app store.App, req request) (any, error) {
+	if len(req.list) < 1 || len(req.list) > maxFaceverifyImage {
+		return nil, errCode(CodeImageCount, fmt.Errorf("got %d images, want 1 to %d", len(req.list), maxFaceverifyImage))
+	}
+	for _, p := range req.list {
+		if _, err := p.image("image", "image_type", ""); err != nil {
+			return nil, err
+		}
+		if _, err := p.faceFields(); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: image liveness needs a liveness model", server.ErrNotAvailable)
+}
+
+// ---- person/verify and mingjing (registry photos) ----
+
+type verifyResult struct {
+	Score float64 `json:"score"`
+}
+
+// identity reads and checks id_card_number and name.
+func identity(p params) (string, string, error) {
+	id, err := p.required("id_card_number", CodeIDCardFormat)
+	if err != nil {
+		return "", "", err
+	}
+	name, err := p.required("name", CodeNameFormat)
+	if err != nil {
+		return "", "", err
+	}
+	return id, name, nil
+}
+
+func (d *Dialect) personVerify(ctx context.Context, app store.App, req request) (any, error) {
+	p := req.obj
+	id, name, err := identity(p)
+	if err != nil {
+		return nil, err
+	}
+	face, err := d.probe(ctx, app, p, "image", "image_type", "", "")
+	if err != nil {
+		return nil, err
+	}
+	reg, err := d.core.RegistryFace(ctx, app.ID, id, name)
+	if err != nil {
+		return nil, err
+	}
+	return verifyResult{Score: d.score(server.Distance(face, reg))}, nil
+}
+
+type mingjingVerifyResult struct {
+	Score        float64 `json:"score"`
+	VerifyStatus int     `json:"verify_status"`
+}
+
+// secLevel refuses the encrypted capture-SDK variants (sec_level other than
+// common, or a data payload): decrypting them needs Baidu's device keys.
+func secLevel(p params) error {
+	lvl, err := p.oneOf("sec_level", "COMMON", CodeInvalidParameter, "COMMON", "LITE")
+	if err != nil {
+		return err
+	}
+	if _, ok, _ := p.str("data", CodeInvalidParameter); ok || lvl != "COMMON" {
+		return fmt.Errorf("%w: encrypted capture-SDK images", server.ErrNotAvailable)
+	}
+	return nil
+}
+
+func (d *Dialect) mingjingVerify(ctx context.Context, app store.App, req request) (any, error) {
+	p := req.obj
+	if err := secLevel(p); err != nil {
+		return nil, err
+	}
+	id, name, err := identity(p)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.oneOf("spoofing_control", "NONE", CodeInvalidParameter, controlLevels...); err != nil {
+		return nil, err
+	}
+	face, err := d.probe(ctx, app, p, "image", "image_type", "BASE64", "")
+	if err != nil {
+		return nil, err
+	}
+	reg, err := d.core.RegistryFace(ctx, app.ID, id, name)
+	switch {
+	// The v4 call reports a failed lookup in verify_status rather than as
+	// an error: 1 = number/name mismatch or unknown, 2 = no usable photo.
+	case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrNameMismatch):
+		return mingjingVerifyResult{VerifyStatus: 1}, nil
+	case errors.Is(err, registry.ErrPhotoMissing), errors.Is(err, registry.ErrPhotoUnusable):
+		return mingjingVerifyResult{VerifyStatus: 2}, nil
+	case err != nil:
+		return nil, err
+	}
+	return mingjingVerifyResult{Score: d.score(server.Distance(face, reg))}, nil
+}
+
+type mingjingMatchResult struct {
+	Score    float64     `json:"score"`
+	FaceList []tokenOnly `json:"face_list"`
+}
+
+func (d *Dialect) mingjingMatch(ctx context.Context, app store.App, req request) (any, error) {
+	p := req.obj
+	if err := secLevel(p); err != nil {
+		return nil, err
+	}
+	if _, err := p.intIn("face_sort_type", 0, 0, 1, CodeSortTypeFormat); err != nil {
+		return nil, err
+	}
+	face, err := d.probe(ctx, app, p, "image", "image_type", "BASE64", "")
+	if err != nil {
+		return nil, err
+	}
+	reg, err := d.probe(ctx, app, p, "register_image", "register_image_type", "BASE64", "register_")
+	if err != nil {
+		return nil, err
+	}
+	return mingjingMatchResult{
+		Score:    d.score(server.Distance(face, reg)),
+		FaceList: []tokenOnly{{face.Token}, {reg.Token}},
+	}, nil
+}
+
+// ---- session code ----
+
+type sessionResult struct {
+	SessionID string `json:"session_id"`
+	Code      string `json:"code"`
+}
+
+// sessionCode hands out a 3–6 digit code to read aloud in a video liveness
+// check. Only the code is issued and stored; facekit does not check videos.
+func (d *Dialect) sessionCode(ctx context.Context, app store.App, req request) (any, error) {
+	if _, _, err := req.obj.str("appid", CodeInvalidParameter); err != nil {
+		return nil, err
+	}
+	sc, err := d.core.NewSessionCode(ctx, app.ID, 3, 6)
+	if err != nil {
+		return nil, err
+	}
+	return sessionResult{SessionID: sc.SessionID, Code: sc.Code}, nil
+}

@@ -1,0 +1,483 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/server/imagesrc"
+	"github.com/facekit/facekit/server/ratelimit"
+	"github.com/facekit/facekit/store"
+	"github.com/facekit/facekit/store/registry"
+)
+
+// Domain errors of the core. Dialects map them, together with the errors of
+// engine/imageio, server/imagesrc, store and store/registry, to their codes.
+var (
+	// ErrNoFace means the image holds no detectable face.
+	ErrNoFace = errors.New("server: no face in the image")
+	// ErrFaceTokenNotFound means a FACE_TOKEN image names no cached face.
+	ErrFaceTokenNotFound = errors.New("server: face token not found")
+	// ErrImageType means the image source kind is not one the core knows.
+	ErrImageType = errors.New("server: unsupported image type")
+	// ErrBusy means no analysis slot became free within QueueTimeout.
+	ErrBusy = errors.New("server: too many concurrent requests")
+	// ErrRateLimited means the application exceeded its QPS limit.
+	ErrRateLimited = errors.New("server: application QPS limit exceeded")
+	// ErrBadCredentials means an API key / secret key pair did not verify.
+	ErrBadCredentials = errors.New("server: invalid client credentials")
+	// ErrNotAvailable means the feature needs a component this server was
+	// not given (a registry source, a liveness model, ...).
+	ErrNotAvailable = errors.New("server: feature not available on this server")
+	// ErrInternal marks unexpected failures (and recovered panics).
+	ErrInternal = errors.New("server: internal error")
+)
+
+// Engine is what the server needs of *engine.Engine.
+type Engine interface {
+	Analyze(ctx context.Context, img image.Image, opts engine.Options) ([]engine.Face, error)
+	PoolSize() int
+}
+
+// Core is the vendor-neutral service layer. It is safe for concurrent use.
+type Core struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	sem     chan struct{}
+	limiter *ratelimit.Limiter
+	fetcher *imagesrc.Fetcher
+}
+
+// Config returns the effective configuration (defaults applied).
+func (core *Core) Config() Config { return core.cfg }
+
+// Logger returns the server's logger.
+func (core *Core) Logger() *slog.Logger { return core.log }
+
+// Library returns the face library.
+func (core *Core) Library() store.Library { return core.deps.Library }
+
+// Apps returns the application store.
+func (core *Core) Apps() store.Apps { return core.deps.Apps }
+
+// Registry returns the registry-photo source, or nil when none is configured.
+func (core *Core) Registry() registry.Source { return core.deps.Registry }
+
+// FAR returns the calibrated false-accept rate of a descriptor distance.
+func (core *Core) FAR(distance float64) float64 { return core.deps.Curve.FAR(distance) }
+
+// ---- authentication and limits ----
+
+// IssueToken checks a client-credentials pair (API key, secret key) and
+// issues an access token valid for Config.TokenTTL. Returns
+// ErrBadCredentials for an unknown key or a wrong secret (the two are not
+// told apart to the caller's benefit, only in the wrapped detail).
+func (core *Core) IssueToken(ctx context.Context, apiKey, secret string) (store.App, string, time.Time, error) {
+	app, err := core.deps.Apps.AppByKey(ctx, apiKey)
+	if errors.Is(err, store.ErrAppNotFound) {
+		return store.App{}, "", time.Time{}, fmt.Errorf("%w: unknown client id", ErrBadCredentials)
+	}
+	if err != nil {
+		return store.App{}, "", time.Time{}, fmt.Errorf("server: looking up client: %w", err)
+	}
+	if !core.deps.Apps.VerifySecret(app, secret) {
+		return store.App{}, "", time.Time{}, fmt.Errorf("%w: secret does not match", ErrBadCredentials)
+	}
+	tok, exp, err := core.deps.Apps.IssueToken(ctx, app.ID, core.cfg.TokenTTL)
+	if err != nil {
+		return store.App{}, "", time.Time{}, fmt.Errorf("server: issuing token: %w", err)
+	}
+	return app, tok, exp, nil
+}
+
+// Authenticate resolves an access token to its application. Returns
+// store.ErrTokenNotFound or store.ErrTokenExpired.
+func (core *Core) Authenticate(ctx context.Context, token string) (store.App, error) {
+	if token == "" {
+		return store.App{}, store.ErrTokenNotFound
+	}
+	app, err := core.deps.Apps.AppByToken(ctx, token)
+	if err != nil {
+		return store.App{}, fmt.Errorf("server: access token: %w", err)
+	}
+	return app, nil
+}
+
+// Admit applies the per-application limits to one call: the QPS token
+// bucket (ErrRateLimited) and the total-call quota (store.ErrQuotaExceeded).
+func (core *Core) Admit(ctx context.Context, app store.App) error {
+	rate, burst := core.cfg.QPS, core.cfg.Burst
+	if app.QPS > 0 {
+		rate, burst = float64(app.QPS), 0
+	}
+	if !core.limiter.Allow(app.ID, rate, burst) {
+		return fmt.Errorf("%w: %g per second", ErrRateLimited, rate)
+	}
+	if app.Quota > 0 {
+		if err := core.deps.Apps.CountCall(ctx, app.ID); err != nil {
+			return fmt.Errorf("server: counting call: %w", err)
+		}
+	}
+	return nil
+}
+
+// acquire takes one analysis slot, waiting at most QueueTimeout.
+func (core *Core) acquire(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(core.cfg.QueueTimeout)
+	defer t.Stop()
+	select {
+	case core.sem <- struct{}{}:
+		return func() { <-core.sem }, nil
+	case <-t.C:
+		return nil, fmt.Errorf("%w: no slot within %s", ErrBusy, core.cfg.QueueTimeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	}
+}
+
+// ---- images ----
+
+// ImageKind says how an ImageSource carries its image.
+type ImageKind int
+
+// The image kinds every vendor API uses in some spelling.
+const (
+	ImageBase64    ImageKind = iota + 1 // Value is base64 image data
+	ImageURL                            // Value is an http(s) URL
+	ImageFaceToken                      // Value is a face token from an earlier detection
+	ImageBytes                          // Bytes holds the encoded image (multipart uploads, registry photos)
+)
+
+// ImageSource is an image as a request names it.
+type ImageSource struct {
+	Kind  ImageKind
+	Value string
+	Bytes []byte
+}
+
+// LoadedImage is a decoded image together with its encoded bytes (which
+// name it in face tokens).
+type LoadedImage struct {
+	Image *imageio.Image
+	Raw   []byte
+}
+
+// LoadImage fetches and decodes a BASE64, URL or bytes source. A FACE_TOKEN
+// source has no image and is ErrImageType here; use DetectFaces for it.
+// Returns imageio errors, imagesrc errors or ErrImageType.
+func (core *Core) LoadImage(ctx context.Context, src ImageSource) (*LoadedImage, error) {
+	var raw []byte
+	switch src.Kind {
+	case ImageBase64:
+		b, err := decodeBase64(src.Value, core.cfg.Image.MaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		raw = b
+	case ImageURL:
+		b, err := core.fetcher.Fetch(ctx, strings.TrimSpace(src.Value))
+		if err != nil {
+			return nil, err
+		}
+		raw = b
+	case ImageBytes:
+		raw = src.Bytes
+	default:
+		return nil, fmt.Errorf("%w: kind %d", ErrImageType, src.Kind)
+	}
+	img, err := imageio.Decode(raw, core.cfg.Image)
+	if err != nil {
+		return nil, err
+	}
+	return &LoadedImage{Image: img, Raw: raw}, nil
+}
+
+// decodeBase64 turns a base64 image string into bytes with the leniency
+// imageio.DecodeBase64 has (padding optional, URL-safe alphabet, line breaks,
+// data: URI prefix). The core needs the bytes themselves, not only the
+// decoded pixels, because face tokens are derived from them.
+func decodeBase64(s string, maxBytes int64) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > 5 && strings.EqualFold(s[:5], "data:") {
+		comma := strings.IndexByte(s, ',')
+		if comma < 0 || !strings.HasSuffix(strings.ToLower(s[:comma]), ";base64") {
+			return nil, fmt.Errorf("%w: data URI without ;base64,", imageio.ErrBase64)
+		}
+		s = s[comma+1:]
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		s = strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', '\r', '\n':
+				return -1
+			}
+			return r
+		}, s)
+	}
+	s = strings.TrimRight(s, "=")
+	if s == "" {
+		return nil, imageio.ErrEmpty
+	}
+	if n := int64(len(s)) * 6 / 8; maxBytes > 0 && n > maxBytes {
+		return nil, fmt.Errorf("%w: about %d bytes after base64, limit %d", imageio.ErrImageTooLarge, n, maxBytes)
+	}
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(s, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	data, err := enc.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", imageio.ErrBase64, err)
+	}
+	return data, nil
+}
+
+// ---- faces ----
+
+// Face is one detected face with its token. Faces recalled by token carry
+// only the token and the descriptor (HasBox false): no box, landmarks or pose.
+type Face struct {
+	engine.Face
+	Token  string
+	HasBox bool
+}
+
+// Embedding returns the face's descriptor as a store embedding.
+func (f Face) Embedding() store.Embedding {
+	v := make([]float32, len(f.Descriptor))
+	copy(v, f.Descriptor[:])
+	return store.Embedding{Model: engine.ModelName, Vector: v}
+}
+
+// Detection is the result of DetectFaces.
+type Detection struct {
+	// Image is the decoded image, nil for a FACE_TOKEN source.
+	Image *imageio.Image
+	// Raw is the encoded image, nil for a FACE_TOKEN source.
+	Raw []byte
+	// Faces are largest first (or centre first), each with a descriptor.
+	Faces []Face
+}
+
+// DetectOptions tune DetectFaces.
+type DetectOptions struct {
+	// MaxFaces keeps at most this many faces; 0 means 1.
+	MaxFaces int
+	// SortByCenter orders faces by distance to the image centre instead of
+	// by area.
+	SortByCenter bool
+}
+
+// DetectFaces loads src, detects up to MaxFaces faces with landmarks, pose
+// and descriptor, names each with its face token and caches it so that a
+// later request may pass the token instead of the image. A FACE_TOKEN source
+// returns the cached face. Returns ErrNoFace when nothing is found,
+// ErrFaceTokenNotFound, ErrBusy, and the errors of LoadImage.
+func (core *Core) DetectFaces(ctx context.Context, app string, src ImageSource, opts DetectOptions) (*Detection, error) {
+	if src.Kind == ImageFaceToken {
+		f, err := core.RecallFace(ctx, app, src.Value)
+		if err != nil {
+			return nil, err
+		}
+		return &Detection{Faces: []Face{f}}, nil
+	}
+	release, err := core.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	img, err := core.LoadImage(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	maxFaces := max(opts.MaxFaces, 1)
+	faces, err := core.deps.Engine.Analyze(ctx, img.Image, engine.Options{
+		Upsample:     -1, // small faces: retry upsampled when nothing is found
+		MaxFaces:     maxFaces,
+		SortByCenter: opts.SortByCenter,
+		Landmarks:    true,
+		Descriptors:  true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: analysing image: %w", err)
+	}
+	if len(faces) == 0 {
+		return nil, ErrNoFace
+	}
+	det := &Detection{Image: img.Image, Raw: img.Raw, Faces: make([]Face, len(faces))}
+	now := time.Now()
+	for i, f := range faces {
+		tok := FaceToken(img.Raw, f.Rect)
+		det.Faces[i] = Face{Face: f, Token: tok, HasBox: true}
+		if !f.HasDescriptor {
+			continue
+		}
+		err := core.deps.FaceTokens.PutFaceToken(ctx, app, store.DetectedFace{
+			Token: tok, Embedding: det.Faces[i].Embedding(), Created: now,
+		})
+		if err != nil {
+			// The answer is still right without the cache entry; only a
+			// later FACE_TOKEN request would miss it.
+			core.log.Warn("caching face token", "log_id", RequestIDFrom(ctx), "error", err)
+		}
+	}
+	return det, nil
+}
+
+// DetectOne is DetectFaces for the single largest face.
+func (core *Core) DetectOne(ctx context.Context, app string, src ImageSource) (Face, error) {
+	det, err := core.DetectFaces(ctx, app, src, DetectOptions{MaxFaces: 1})
+	if err != nil {
+		return Face{}, err
+	}
+	return det.Faces[0], nil
+}
+
+// RecallFace returns the face cached under token. Returns ErrFaceTokenNotFound.
+func (core *Core) RecallFace(ctx context.Context, app, token string) (Face, error) {
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return Face{}, fmt.Errorf("%w: empty token", ErrFaceTokenNotFound)
+	}
+	df, err := core.deps.FaceTokens.GetFaceToken(ctx, app, token)
+	if errors.Is(err, store.ErrFaceNotFound) {
+		return Face{}, fmt.Errorf("%w: %q", ErrFaceTokenNotFound, token)
+	}
+	if err != nil {
+		return Face{}, fmt.Errorf("server: face token lookup: %w", err)
+	}
+	if df.Embedding.Model != engine.ModelName || len(df.Embedding.Vector) != engine.DescriptorSize {
+		return Face{}, fmt.Errorf("%w: token %q was made by model %q", store.ErrModelMismatch, token, df.Embedding.Model)
+	}
+	f := Face{Token: df.Token}
+	copy(f.Descriptor[:], df.Embedding.Vector)
+	f.HasDescriptor = true
+	return f, nil
+}
+
+// FaceToken names one face of one image: 32 hex digits of SHA-256 over the
+// encoded image bytes and the face box. The same image always yields the
+// same tokens; different boxes in one image yield different tokens.
+func FaceToken(raw []byte, box image.Rectangle) string {
+	h := sha256.New()
+	h.Write(raw)
+	var b [16]byte
+	binary.BigEndian.PutUint32(b[0:], uint32(int32(box.Min.X)))
+	binary.BigEndian.PutUint32(b[4:], uint32(int32(box.Min.Y)))
+	binary.BigEndian.PutUint32(b[8:], uint32(int32(box.Max.X)))
+	binary.BigEndian.PutUint32(b[12:], uint32(int32(box.Max.Y)))
+	h.Write(b[:])
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Distance is the Euclidean distance between two faces' descriptors.
+func Distance(a, b Face) float64 { return engine.Distance(a.Descriptor, b.Descriptor) }
+
+// Search finds up to k users of groups nearest to face (only userID when it
+// is not empty). Returns the store's errors (ErrGroupNotFound, ...).
+func (core *Core) Search(ctx context.Context, app string, groups []string, face Face, userID string, k int) ([]store.Candidate, error) {
+	cands, err := core.deps.Searcher.Search(ctx, app, groups, face.Embedding(), userID, k)
+	if err != nil {
+		return nil, fmt.Errorf("server: search: %w", err)
+	}
+	return cands, nil
+}
+
+// Enroll adds face to user according to action. Returns the store's errors.
+func (core *Core) Enroll(ctx context.Context, app string, user store.User, face Face, action store.AddAction) (store.Face, error) {
+	f, err := core.deps.Library.AddFace(ctx, app, user, store.Face{
+		Token:     face.Token,
+		GroupID:   user.GroupID,
+		UserID:    user.UserID,
+		Embedding: face.Embedding(),
+		Created:   time.Now(),
+	}, action)
+	if err != nil {
+		return store.Face{}, fmt.Errorf("server: enroll: %w", err)
+	}
+	return f, nil
+}
+
+// ---- registry ----
+
+// RegistryFace looks up the registered photo for an ID number and name and
+// detects its face. Returns ErrNotAvailable without a registry source, the
+// registry's errors, and registry.ErrPhotoUnusable when the photo has no
+// usable face.
+func (core *Core) RegistryFace(ctx context.Context, app, idNumber, name string) (Face, error) {
+	src := core.deps.Registry
+	if src == nil {
+		return Face{}, fmt.Errorf("%w: no registry source configured", ErrNotAvailable)
+	}
+	photo, err := src.Lookup(ctx, idNumber, name)
+	if err != nil {
+		return Face{}, fmt.Errorf("server: registry: %w", err)
+	}
+	f, err := core.DetectOne(ctx, app, ImageSource{Kind: ImageBytes, Bytes: photo.Image})
+	switch {
+	case errors.Is(err, ErrBusy):
+		return Face{}, err
+	case err != nil:
+		return Face{}, fmt.Errorf("%w: %v", registry.ErrPhotoUnusable, err)
+	}
+	return f, nil
+}
+
+// ---- session codes ----
+
+// NewSessionCode creates and stores a random digit code of minDigits to
+// maxDigits digits with a random session id, valid for SessionCodeTTL.
+// Returns ErrNotAvailable without a session store.
+func (core *Core) NewSessionCode(ctx context.Context, app string, minDigits, maxDigits int) (store.SessionCode, error) {
+	if core.deps.Sessions == nil {
+		return store.SessionCode{}, fmt.Errorf("%w: no session store configured", ErrNotAvailable)
+	}
+	n, err := randInt(int64(maxDigits - minDigits + 1))
+	if err != nil {
+		return store.SessionCode{}, err
+	}
+	digits := minDigits + int(n)
+	code := make([]byte, digits)
+	for i := range code {
+		d, err := randInt(10)
+		if err != nil {
+			return store.SessionCode{}, err
+		}
+		code[i] = byte('0' + d)
+	}
+	var id [12]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return store.SessionCode{}, fmt.Errorf("server: session id: %w", err)
+	}
+	sc := store.SessionCode{
+		SessionID: "S" + hex.EncodeToString(id[:]),
+		Code:      string(code),
+		Expires:   time.Now().Add(core.cfg.SessionCodeTTL),
+	}
+	if err := core.deps.Sessions.PutSessionCode(ctx, app, sc); err != nil {
+		return store.SessionCode{}, fmt.Errorf("server: storing session code: %w", err)
+	}
+	return sc, nil
+}
+
+func randInt(n int64) (int64, error) {
+	v, err := rand.Int(rand.Reader, big.NewInt(n))
+	if err != nil {
+		return 0, fmt.Errorf("server: random number: %w", err)
+	}
+	return v.Int64(), nil
+}
