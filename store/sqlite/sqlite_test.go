@@ -891,3 +891,64 @@ func TestSessionCodes(t *testing.T) {
 		t.Fatalf("expired: %v", err)
 	}
 }
+
+// TestConcurrentUse runs writers, readers and searches at once (meant for
+// -race): every acknowledged face must be found afterwards.
+func TestConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	db, _ := MustOpenDB(t, Options{})
+	app := MustCreateApp(t, db)
+	db.CreateGroup(ctx, app, "g")
+	const writers, perWriter = 4, 25
+	errc := make(chan error, writers+2)
+	done := make(chan struct{})
+	for w := 0; w < writers; w++ {
+		go func() {
+			for i := 0; i < perWriter; i++ {
+				_, err := db.AddFace(ctx, app, store.User{GroupID: "g", UserID: fmt.Sprintf("w%d_%d", w, i)},
+					store.Face{Token: "t", Embedding: emb(float32(w), float32(i))}, store.ActionAppend)
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range 2 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errc <- nil
+					return
+				default:
+				}
+				if _, err := db.Search(ctx, app, []string{"g"}, emb(1, 1), "", 5); err != nil {
+					errc <- err
+					return
+				}
+				if _, err := db.ListUsers(ctx, app, "g", 0, 1000); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	for range writers {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	users, _ := db.ListUsers(ctx, app, "g", 0, 1000)
+	got, err := db.Search(ctx, app, []string{"g"}, emb(0, 0), "", 1000)
+	if err != nil || len(users) != writers*perWriter || len(got) != writers*perWriter {
+		t.Fatalf("%d users listed, %d found (%v), want %d", len(users), len(got), err, writers*perWriter)
+	}
+}

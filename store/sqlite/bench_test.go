@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/facekit/facekit/store"
+)
+
+// fillLibrary writes n synthetic faces (random unit 128-d vectors, two
+// faces per user, groups of 100k faces) straight into the tables in one
+// transaction; going through AddFace would spend the benchmark's time on
+// per-face commits that Open does not care about.
+func fillLibrary(tb testing.TB, db *DB, app string, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(1, uint64(n)))
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer tx.Rollback()
+	insGroup, _ := tx.Prepare(`INSERT INTO groups (app_id, group_id, created) VALUES (?, ?, 0)`)
+	insUser, _ := tx.Prepare(`INSERT INTO users (group_ref, user_id, info, created) VALUES (?, ?, 'info', 0)`)
+	insFace, _ := tx.Prepare(`INSERT INTO faces (user_ref, face_token, model, vector, created) VALUES (?, ?, ?, ?, 0)`)
+	vec := make([]float32, 128)
+	var gref, uref int64
+	for i := 0; i < n; i++ {
+		if i%100_000 == 0 {
+			res, err := insGroup.Exec(app, fmt.Sprintf("g%d", i/100_000))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			gref, _ = res.LastInsertId()
+		}
+		if i%2 == 0 {
+			res, err := insUser.Exec(gref, fmt.Sprintf("u%d", i/2))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			uref, _ = res.LastInsertId()
+		}
+		var norm float64
+		for j := range vec {
+			vec[j] = float32(r.NormFloat64())
+			norm += float64(vec[j]) * float64(vec[j])
+		}
+		for j := range vec {
+			vec[j] /= float32(math.Sqrt(norm))
+		}
+		if _, err := insFace.Exec(uref, fmt.Sprintf("%032x", i), model, encodeVector(vec)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkOpen measures Open (migrations check plus streaming every face
+// into the index) on libraries of synthetic random unit vectors.
+func BenchmarkOpen(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("Faces%d", n), func(b *testing.B) {
+			if n > 100_000 && testing.Short() {
+				b.Skip("1M faces in -short")
+			}
+			path := filepath.Join(b.TempDir(), "bench.db")
+			db, err := Open(path, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			app := MustCreateApp(b, db)
+			fillLibrary(b, db, app, n)
+			db.Close()
+			b.ResetTimer()
+			for b.Loop() {
+				db, err := Open(path, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if db.Index().Len() != n {
+					b.Fatalf("index has %d faces, want %d", db.Index().Len(), n)
+				}
+				db.Close()
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "faces/s")
+		})
+	}
+}
+
+// BenchmarkAddFace is one durable enrollment (synchronous=FULL commit).
+func BenchmarkAddFace(b *testing.B) {
+	db, _ := MustOpenDB(b, Options{})
+	app := MustCreateApp(b, db)
+	ctx := context.Background()
+	e := crashVector(1)
+	i := 0
+	for b.Loop() {
+		_, err := db.AddFace(ctx, app, store.User{GroupID: "g", UserID: fmt.Sprintf("u%d", i)},
+			store.Face{Token: fmt.Sprintf("t%d", i), Embedding: e}, store.ActionAppend)
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
