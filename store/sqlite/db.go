@@ -102,16 +102,18 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	wq.Set("_synchronous", "FULL")
 	wq.Set("_txlock", "immediate")
+	// SQLite decodes %XX in file: URIs; escape what would end the path.
+	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	var err error
-	if db.w, err = sql.Open("sqlite3", "file:"+path+"?"+wq.Encode()); err != nil {
+	if db.w, err = sql.Open("sqlite3", uri+"?"+wq.Encode()); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.w.SetMaxOpenConns(1)
-	db.w.SetConnMaxIdleTime(0)
+	db.w.SetMaxIdleConns(1)
 
 	// Reads never write; query_only turns a bug that tries into an error.
 	q.Set("_query_only", "on")
-	if db.r, err = sql.Open("sqlite3", "file:"+path+"?"+q.Encode()); err != nil {
+	if db.r, err = sql.Open("sqlite3", uri+"?"+q.Encode()); err != nil {
 		db.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
