@@ -15,6 +15,12 @@ import (
 type Point struct {
 	Distance float64 `json:"distance"`
 	FAR      float64 `json:"far"`
+	// Pairs is how many impostor pairs were at most Distance apart when the
+	// point was measured: the evidence behind FAR.
+	Pairs int64 `json:"pairs,omitempty"`
+	// Extrapolated marks a point below the measurable range, placed on the
+	// fitted log-linear tail rather than read off the data.
+	Extrapolated bool `json:"extrapolated,omitempty"`
 }
 
 // Curve is a monotone distance -> FAR mapping, interpolated in log10(FAR)

@@ -36,17 +36,26 @@ func Parse(data []byte) (*Curve, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("calibration: parse curve: %w", err)
 	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// check verifies that the curve is usable: points present, distance and FAR
+// strictly increasing, FAR in (0, 1].
+func (c *Curve) check() error {
 	if len(c.Points) == 0 {
-		return nil, fmt.Errorf("calibration: curve %q has no points", c.Model)
+		return fmt.Errorf("calibration: curve %q has no points", c.Model)
 	}
 	for i := 1; i < len(c.Points); i++ {
 		a, b := c.Points[i-1], c.Points[i]
 		if b.Distance <= a.Distance || b.FAR <= a.FAR {
-			return nil, fmt.Errorf("calibration: curve %q not strictly increasing at point %d", c.Model, i)
+			return fmt.Errorf("calibration: curve %q not strictly increasing at point %d", c.Model, i)
 		}
 	}
-	if c.Points[0].FAR <= 0 {
-		return nil, fmt.Errorf("calibration: curve %q has a non-positive FAR", c.Model)
+	if c.Points[0].FAR <= 0 || c.Points[len(c.Points)-1].FAR > 1 {
+		return fmt.Errorf("calibration: curve %q has a FAR outside (0, 1]", c.Model)
 	}
-	return &c, nil
+	return nil
 }
