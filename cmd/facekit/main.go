@@ -25,6 +25,8 @@ func commands() map[string]command {
 		"detect":  {"detect faces in images: boxes, landmarks, pose, descriptors", runDetect},
 		"compare": {"compare the largest face of two images", runCompare},
 		"models":  {"show the status of the model files", runModels},
+		"serve":   {"serve the vendor-compatible HTTP APIs", runServe},
+		"app":     {"manage API applications (app create)", runApp},
 	}
 }
 

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is everything `facekit serve` can be told. It flows one way:
+// defaults, then the TOML file (--config or $FACEKIT_CONFIG), then
+// environment variables, then flags.
+type Config struct {
+	// Addr is the HTTP listen address (env FACEKIT_ADDR).
+	Addr string `toml:"addr"`
+	// Data is the directory holding the SQLite library facekit.db (env FACEKIT_DATA).
+	Data string `toml:"data"`
+
+	Engine   EngineConfig   `toml:"engine"`
+	Server   ServerConfig   `toml:"server"`
+	Registry RegistryConfig `toml:"registry"`
+}
+
+// EngineConfig configures the native engine.
+type EngineConfig struct {
+	Models     string `toml:"models"`      // model directory (env FACEKIT_MODEL_DIR)
+	ShapeModel string `toml:"shape_model"` // 68-point landmark model (env FACEKIT_SHAPE_MODEL)
+	Detector   string `toml:"detector"`    // hog or cnn (env FACEKIT_DETECTOR)
+	Pool       int    `toml:"pool"`        // native instances, 0 = CPU count (env FACEKIT_POOL)
+}
+
+// ServerConfig configures the HTTP server; zero values take the server's
+// defaults.
+type ServerConfig struct {
+	MaxBodyBytes      int64    `toml:"max_body_bytes"`      // default 24 MiB
+	QPS               float64  `toml:"qps"`                 // per-application requests/s, 0 = unlimited (env FACEKIT_QPS)
+	Burst             int      `toml:"burst"`               // token-bucket burst, default = QPS
+	TokenTTL          Duration `toml:"token_ttl"`           // access-token lifetime, default 720h
+	ReadTimeout       Duration `toml:"read_timeout"`        // default 60s
+	WriteTimeout      Duration `toml:"write_timeout"`       // default 120s
+	QueueTimeout      Duration `toml:"queue_timeout"`       // wait for an engine slot, default 30s
+	FetchTimeout      Duration `toml:"fetch_timeout"`       // image_type=URL downloads, default 10s
+	AllowPrivateURLs  bool     `toml:"allow_private_urls"`  // let image URLs reach loopback/private networks (env FACEKIT_ALLOW_PRIVATE_URLS)
+	MaxImageBytes     int64    `toml:"max_image_bytes"`     // default 10 MB
+	MaxImageSide      int      `toml:"max_image_side"`      // default 10000 px
+	MaxFaceTokens     int      `toml:"max_face_tokens"`     // detected-face cache size, default 100000
+	ShutdownGraceTime Duration `toml:"shutdown_grace_time"` // default 30s
+}
+
+// RegistryConfig chooses the registry-photo source behind identity
+// verification.
+type RegistryConfig struct {
+	// Kind is "" (none), "dir", "sqlite" or "http" (env FACEKIT_REGISTRY).
+	Kind string `toml:"kind"`
+	// Path is the directory (dir) or SQLite file (sqlite; default
+	// DATA/registry.db) (env FACEKIT_REGISTRY_PATH).
+	Path string `toml:"path"`
+	// URL is the http source's template, e.g. https://gw/photo?id={id}&name={name}
+	// (env FACEKIT_REGISTRY_URL).
+	URL     string   `toml:"url"`
+	Timeout Duration `toml:"timeout"`
+	Retries int      `toml:"retries"`
+}
+
+// Duration is a time.Duration written as "30s" in the config file.
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func defaultConfig() Config {
+	return Config{
+		Addr: "127.0.0.1:8080",
+		Data: "data",
+		Engine: EngineConfig{
+			Models:   "models/data",
+			Detector: "hog",
+		},
+	}
+}
+
+// loadConfig applies the file and the environment over the defaults.
+// Flags are applied by the caller after this.
+func loadConfig(path string, getenv func(string) string) (Config, error) {
+	cfg := defaultConfig()
+	if path == "" {
+		path = getenv("FACEKIT_CONFIG")
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		dec := toml.NewDecoder(strings.NewReader(string(data)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			var sm *toml.StrictMissingError
+			if errors.As(err, &sm) {
+				return cfg, fmt.Errorf("config %s: unknown key: %s", path, sm.String())
+			}
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	return cfg, applyEnv(&cfg, getenv)
+}
+
+func applyEnv(cfg *Config, getenv func(string) string) error {
+	str := func(key string, dst *string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	str("FACEKIT_ADDR", &cfg.Addr)
+	str("FACEKIT_DATA", &cfg.Data)
+	str("FACEKIT_MODEL_DIR", &cfg.Engine.Models)
+	str("FACEKIT_SHAPE_MODEL", &cfg.Engine.ShapeModel)
+	str("FACEKIT_DETECTOR", &cfg.Engine.Detector)
+	str("FACEKIT_REGISTRY", &cfg.Registry.Kind)
+	str("FACEKIT_REGISTRY_PATH", &cfg.Registry.Path)
+	str("FACEKIT_REGISTRY_URL", &cfg.Registry.URL)
+	if v := getenv("FACEKIT_POOL"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("FACEKIT_POOL: %w", err)
+		}
+		cfg.Engine.Pool = n
+	}
+	if v := getenv("FACEKIT_QPS"); v != "" {
+		q, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("FACEKIT_QPS: %w", err)
+		}
+		cfg.Server.QPS = q
+	}
+	if v := getenv("FACEKIT_ALLOW_PRIVATE_URLS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("FACEKIT_ALLOW_PRIVATE_URLS: %w", err)
+		}
+		cfg.Server.AllowPrivateURLs = b
+	}
+	return nil
+}
+
+// registerConfigFlags adds the flags that override cfg; call after
+// loadConfig so that flag defaults show the effective values.
+func registerConfigFlags(fs *flag.FlagSet, cfg *Config) {
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address HOST:PORT")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (holds facekit.db)")
+	fs.StringVar(&cfg.Engine.Models, "models", cfg.Engine.Models, "directory with the model files")
+	fs.StringVar(&cfg.Engine.ShapeModel, "shape-model", cfg.Engine.ShapeModel, "68-point landmark model (default: Debian's libdlib-data copy)")
+	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: hog or cnn")
+	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU)")
+	fs.Float64Var(&cfg.Server.QPS, "qps", cfg.Server.QPS, "default per-application request rate limit (0 = unlimited)")
+	fs.BoolVar(&cfg.Server.AllowPrivateURLs, "allow-private-urls", cfg.Server.AllowPrivateURLs, "let image_type=URL reach loopback and private networks")
+	fs.StringVar(&cfg.Registry.Kind, "registry", cfg.Registry.Kind, "registry-photo source: dir, sqlite, http or empty for none")
+	fs.StringVar(&cfg.Registry.Path, "registry-path", cfg.Registry.Path, "registry directory (dir) or SQLite file (sqlite)")
+	fs.StringVar(&cfg.Registry.URL, "registry-url", cfg.Registry.URL, "registry URL template (http), e.g. https://gw/photo?id={id}&name={name}")
+}
+
+// configFlag pre-scans args for --config so the file can be loaded before
+// the other flags are registered with its values as defaults.
+func configFlag(args []string) string {
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == "config" && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "config="); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/server/baidu"
+	"github.com/facekit/facekit/server/imagesrc"
+	"github.com/facekit/facekit/store/registry"
+	"github.com/facekit/facekit/store/registry/dir"
+	"github.com/facekit/facekit/store/registry/httpsrc"
+	"github.com/facekit/facekit/store/registry/sqlitesrc"
+	"github.com/facekit/facekit/store/sqlite"
+)
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(configFlag(args), os.Getenv)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("serve", stderr)
+	fs.String("config", "", "TOML config file (env FACEKIT_CONFIG); flags override it")
+	registerConfigFlags(fs, &cfg)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, cfg, slog.New(slog.NewJSONHandler(stderr, nil)), nil)
+}
+
+// serve runs the server until ctx ends. ready, if not nil, receives the
+// listening address once the server accepts connections (tests use it).
+func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr string)) error {
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	eng, err := engine.New(engine.Config{
+		ModelDir:   cfg.Engine.Models,
+		ShapeModel: cfg.Engine.ShapeModel,
+		PoolSize:   cfg.Engine.Pool,
+		Detector:   engine.Detector(cfg.Engine.Detector),
+	})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	db, err := sqlite.Open(filepath.Join(cfg.Data, "facekit.db"), sqlite.Options{MaxFaceTokens: cfg.Server.MaxFaceTokens})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	reg, closeReg, err := openRegistry(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeReg()
+
+	limits := imageio.DefaultLimits()
+	if cfg.Server.MaxImageBytes > 0 {
+		limits.MaxBytes = cfg.Server.MaxImageBytes
+	}
+	if cfg.Server.MaxImageSide > 0 {
+		limits.MaxSide = cfg.Server.MaxImageSide
+	}
+	srv, err := server.New(server.Config{
+		Addr:         cfg.Addr,
+		ReadTimeout:  time.Duration(cfg.Server.ReadTimeout),
+		WriteTimeout: time.Duration(cfg.Server.WriteTimeout),
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		QueueTimeout: time.Duration(cfg.Server.QueueTimeout),
+		QPS:          cfg.Server.QPS,
+		Burst:        cfg.Server.Burst,
+		TokenTTL:     time.Duration(cfg.Server.TokenTTL),
+		Image:        limits,
+		Fetch: imagesrc.Config{
+			Timeout:      time.Duration(cfg.Server.FetchTimeout),
+			AllowPrivate: cfg.Server.AllowPrivateURLs,
+		},
+	}, server.Deps{
+		Engine:     eng,
+		Library:    db,
+		Searcher:   db,
+		Apps:       db,
+		FaceTokens: db,
+		Sessions:   db,
+		Registry:   reg,
+		Logger:     log,
+		Dialects:   dialects(),
+	})
+	if err != nil {
+		return err
+	}
+	return listenAndServe(ctx, srv, cfg.Addr, time.Duration(cfg.Server.ShutdownGraceTime), ready)
+}
+
+// dialects are the vendor APIs facekit serves.
+func dialects() []server.Dialect {
+	return []server.Dialect{baidu.New()}
+}
+
+// openRegistry opens the configured registry-photo source; nil when none
+// is configured (identity endpoints then answer "not available").
+func openRegistry(cfg Config) (registry.Source, func(), error) {
+	noop := func() {}
+	switch cfg.Registry.Kind {
+	case "", "none":
+		return nil, noop, nil
+	case "dir":
+		src, err := dir.Open(cfg.Registry.Path)
+		if err != nil {
+			return nil, noop, fmt.Errorf("registry: %w", err)
+		}
+		return registry.Validating(src), noop, nil
+	case "sqlite":
+		path := cfg.Registry.Path
+		if path == "" {
+			path = filepath.Join(cfg.Data, "registry.db")
+		}
+		src, err := sqlitesrc.Open(path)
+		if err != nil {
+			return nil, noop, fmt.Errorf("registry: %w", err)
+		}
+		return registry.Validating(src), func() { src.Close() }, nil
+	case "http":
+		src, err := httpsrc.New(httpsrc.Config{
+			URL:     cfg.Registry.URL,
+			Timeout: time.Duration(cfg.Registry.Timeout),
+			Retries: cfg.Registry.Retries,
+		})
+		if err != nil {
+			return nil, noop, fmt.Errorf("registry: %w", err)
+		}
+		return registry.Validating(src), noop, nil
+	default:
+		return nil, noop, fmt.Errorf("registry: unknown kind %q (want dir, sqlite or http)", cfg.Registry.Kind)
+	}
+}
