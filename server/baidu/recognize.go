@@ -399,6 +399,9 @@ func (d *Dialect) personVerify(ctx context.Context, app store.App, req request) 
 	if err != nil {
 		return nil, err
 	}
+	if d.core.Registry() == nil {
+		return nil, fmt.Errorf("%w: no registry source configured", server.ErrNotAvailable)
+	}
 	face, err := d.probe(ctx, app, p, "image", "image_type", "", "")
 	if err != nil {
 		return nil, err
@@ -439,6 +442,9 @@ func (d *Dialect) mingjingVerify(ctx context.Context, app store.App, req request
 	}
 	if _, err := p.oneOf("spoofing_control", "NONE", CodeInvalidParameter, controlLevels...); err != nil {
 		return nil, err
+	}
+	if d.core.Registry() == nil {
+		return nil, fmt.Errorf("%w: no registry source configured", server.ErrNotAvailable)
 	}
 	face, err := d.probe(ctx, app, p, "image", "image_type", "BASE64", "")
 	if err != nil {
