@@ -71,6 +71,9 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			failed++
 			res.Error = err.Error()
+			if fs.NArg() == 1 && !*asJSON {
+				return err // one image: its error is the one line
+			}
 			if !*asJSON {
 				fmt.Fprintf(stderr, "facekit detect: %v\n", oneLine(err))
 			}

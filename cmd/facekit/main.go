@@ -23,7 +23,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"detect":  {"detect faces in images: boxes, landmarks, pose, descriptors", runDetect},
-		"compare": {"compare the largest face of two images", runCompare},
+		"compare": {"compare the largest face of two images (distance, verdict, false-accept rate)", runCompare},
 		"models":  {"show the status of the model files", runModels},
 		"serve":   {"serve the vendor-compatible HTTP APIs", runServe},
 		"app":     {"manage API applications (app create)", runApp},

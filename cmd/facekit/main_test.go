@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/facekit/facekit/internal/testenv"
+)
+
+// runCLI runs facekit in-process and returns its exit code and output.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestDetectPrintsFacesAsJSON(t *testing.T) {
+	models := testenv.ModelDir(t)
+	code, out, errOut := runCLI(t, "detect", "--models", models, "--json", "--descriptor", testenv.Face(t, "pristin.jpg"), testenv.Face(t, "bona.jpg"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res []detectedImage
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if len(res) != 2 || len(res[0].Faces) != 10 || len(res[1].Faces) != 1 {
+		t.Fatalf("got %d images with %v faces", len(res), res)
+	}
+	if len(res[1].Faces[0].Descriptor) != 128 {
+		t.Errorf("descriptor has %d values", len(res[1].Faces[0].Descriptor))
+	}
+}
+
+func TestCompare(t *testing.T) {
+	models := testenv.ModelDir(t)
+	tests := []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"SamePerson", "jimin.jpg", "jimin2.jpg", true},
+		{"DifferentPeople", "jimin.jpg", "bona.jpg", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "compare", "--models", models, "--json", testenv.Face(t, tt.a), testenv.Face(t, tt.b))
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var res struct {
+				Distance float64 `json:"distance"`
+				Same     bool    `json:"same"`
+			}
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Same != tt.same {
+				t.Errorf("same = %v at distance %.3f, want %v", res.Same, res.Distance, tt.same)
+			}
+		})
+	}
+}
+
+// Errors are one line on stderr and a non-zero exit.
+func TestErrorsAreOneLine(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte("not an image\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"UnknownCommand", []string{"frobnicate"}, "unknown command"},
+		{"MissingModels", []string{"detect", "--models", dir, text}, "make models"},
+		{"NotAnImage", []string{"detect", "--models", "MODELS", text}, "notes.txt"},
+		{"MissingFile", []string{"compare", "--models", "MODELS", text + ".none", text}, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i, a := range tt.args {
+				if a == "MODELS" {
+					tt.args[i] = testenv.ModelDir(t)
+				}
+			}
+			code, _, errOut := runCLI(t, tt.args...)
+			if code == 0 {
+				t.Fatalf("exit 0, want failure")
+			}
+			if lines := strings.Count(strings.TrimSpace(errOut), "\n"); lines != 0 {
+				t.Errorf("stderr has %d lines: %q", lines+1, errOut)
+			}
+			if !strings.Contains(errOut, tt.want) {
+				t.Errorf("stderr %q does not mention %q", errOut, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigLayers(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "facekit.toml")
+	content := "addr = \"0.0.0.0:9000\"\ndata = \"/var/lib/facekit\"\n[engine]\npool = 3\n[server]\nqps = 5.5\ntoken_ttl = \"2h\"\n[registry]\nkind = \"dir\"\npath = \"/srv/photos\"\n"
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"FACEKIT_POOL": "4", "FACEKIT_DETECTOR": "cnn"}
+	cfg, err := loadConfig(file, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := newFlagSet("serve", &bytes.Buffer{})
+	registerConfigFlags(fs, &cfg)
+	if err := fs.Parse([]string{"--addr", "127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"FlagBeatsFile", cfg.Addr, "127.0.0.1:1"},
+		{"FileBeatsDefault", cfg.Data, "/var/lib/facekit"},
+		{"EnvBeatsFile", cfg.Engine.Pool, 4},
+		{"EnvBeatsDefault", cfg.Engine.Detector, "cnn"},
+		{"DefaultKept", cfg.Engine.Models, "models/data"},
+		{"Float", cfg.Server.QPS, 5.5},
+		{"Duration", time.Duration(cfg.Server.TokenTTL), 2 * time.Hour},
+		{"Registry", cfg.Registry.Path, "/srv/photos"},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if c.got != c.want {
+				t.Errorf("got %v, want %v", c.got, c.want)
+			}
+		})
+	}
+	t.Run("UnknownKeyRejected", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.toml")
+		os.WriteFile(bad, []byte("adress = \"x\"\n"), 0o600)
+		if _, err := loadConfig(bad, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "adress") {
+			t.Errorf("err = %v, want an unknown-key error naming adress", err)
+		}
+	})
+}
