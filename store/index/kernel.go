@@ -5,20 +5,22 @@ package index
 // CPU can overlap the floating-point adds (a single running sum serialises
 // on the add latency).
 func SquaredL2(a, b []float32) float32 {
-	b = b[:len(a)] // one bounds check instead of one per element
+	b = b[:len(a)] // panics here, not mid-loop, on a length mismatch
 	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		d0 := a[i] - b[i]
-		d1 := a[i+1] - b[i+1]
-		d2 := a[i+2] - b[i+2]
-		d3 := a[i+3] - b[i+3]
+	// Checking both lengths in the loop condition lets the compiler drop
+	// the bounds checks of the eight loads.
+	for len(a) >= 4 && len(b) >= 4 {
+		d0 := a[0] - b[0]
+		d1 := a[1] - b[1]
+		d2 := a[2] - b[2]
+		d3 := a[3] - b[3]
 		s0 += d0 * d0
 		s1 += d1 * d1
 		s2 += d2 * d2
 		s3 += d3 * d3
+		a, b = a[4:], b[4:]
 	}
-	for ; i < len(a); i++ {
+	for i := range a {
 		d := a[i] - b[i]
 		s0 += d * d
 	}
