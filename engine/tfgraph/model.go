@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Errors returned by Load and Run; match them with errors.Is.
@@ -70,6 +71,7 @@ type node struct {
 // runCtx carries per-Run settings to kernels.
 type runCtx struct {
 	workers int
+	trace   func(n *node, d time.Duration) // per-node timing, for profiling tests only
 }
 
 // Load reads a tfjs graph model from model.json at jsonPath and the weight
@@ -341,6 +343,10 @@ func (m *Model) resolve(name string) (int, bool) {
 // Only the nodes the outputs depend on are executed. Big kernels spread over
 // GOMAXPROCS goroutines.
 func (m *Model) Run(inputs map[string]*Tensor, outputs ...string) (map[string]*Tensor, error) {
+	return m.run(&runCtx{workers: runtime.GOMAXPROCS(0)}, inputs, outputs)
+}
+
+func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (map[string]*Tensor, error) {
 	if len(outputs) == 0 {
 		for _, o := range m.outputs {
 			outputs = append(outputs, o.Name)
@@ -395,7 +401,6 @@ func (m *Model) Run(inputs map[string]*Tensor, outputs ...string) (map[string]*T
 		}
 	}
 
-	rc := &runCtx{workers: runtime.GOMAXPROCS(0)}
 	vals := make([]*value, len(m.nodes))
 	args := make([]*value, 0, 8)
 	for k, n := range m.nodes {
@@ -416,7 +421,14 @@ func (m *Model) Run(inputs map[string]*Tensor, outputs ...string) (map[string]*T
 			for _, j := range n.inputs {
 				args = append(args, vals[j])
 			}
+			var start time.Time
+			if rc.trace != nil {
+				start = time.Now()
+			}
 			v, err := n.run(rc, args)
+			if rc.trace != nil {
+				rc.trace(n, time.Since(start))
+			}
 			if err != nil {
 				return nil, fmt.Errorf("tfgraph: node %q (%s): %w", n.name, n.op, err)
 			}
