@@ -326,4 +326,3 @@ func TestSessionCode(t *testing.T) {
 		e.expect(baidu.CodeNoPermission, "/rest/2.0/face/v1/faceliveness/sessioncode", obj{})
 	})
 }
-

@@ -309,3 +309,11 @@ func (e *env) expect(code int, path string, body any) answer {
 const v3 = "/rest/2.0/face/v3"
 
 type obj = map[string]any
+
+// with returns the env reporting to tb, for use inside subtests (a failure
+// must stop the subtest, not its parent).
+func (e *env) with(tb testing.TB) *env {
+	c := *e
+	c.tb = tb
+	return &c
+}
