@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"os"
@@ -456,5 +457,62 @@ func BenchmarkDecodeJPEG640x480(b *testing.B) {
 		if _, err := Decode(data, lim); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestToRGBFastPathsMatchGeneric(t *testing.T) {
+	// The format-specific loops must agree with the generic At() path.
+	n := image.NewNRGBA(image.Rect(0, 0, 16, 3))
+	r := image.NewRGBA(image.Rect(0, 0, 16, 3))
+	for x := 0; x < 16; x++ {
+		for y := 0; y < 3; y++ {
+			c := color.NRGBA{uint8(x * 16), uint8(y * 100), uint8(255 - x*16), uint8(x*17 + y)}
+			n.SetNRGBA(x, y, c)
+			r.Set(x, y, c)
+		}
+	}
+	for _, src := range []image.Image{n, r} {
+		fast := toRGB(src, 16, 3)
+		slow := toRGB(struct{ image.Image }{src}, 16, 3) // hides the concrete type
+		for i := range fast.Pix {
+			if d := int(fast.Pix[i]) - int(slow.Pix[i]); d < -1 || d > 1 {
+				t.Fatalf("%T: byte %d fast %d, generic %d", src, i, fast.Pix[i], slow.Pix[i])
+			}
+		}
+	}
+}
+
+func TestDecodeGIFFirstFrameOnLogicalScreen(t *testing.T) {
+	// A 20×20 screen whose first frame covers only (5,5)-(15,15), followed by
+	// a second full frame that must be ignored.
+	pal := color.Palette{color.Black, red, green}
+	f1 := image.NewPaletted(image.Rect(5, 5, 15, 15), pal)
+	for i := range f1.Pix {
+		f1.Pix[i] = 1
+	}
+	f2 := image.NewPaletted(image.Rect(0, 0, 20, 20), pal)
+	for i := range f2.Pix {
+		f2.Pix[i] = 2
+	}
+	var b bytes.Buffer
+	err := gif.EncodeAll(&b, &gif.GIF{
+		Image: []*image.Paletted{f1, f2}, Delay: []int{0, 0},
+		Config: image.Config{ColorModel: pal, Width: 20, Height: 20},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Decode(b.Bytes(), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Width != 20 || img.Height != 20 {
+		t.Fatalf("size %dx%d, want the 20x20 logical screen", img.Width, img.Height)
+	}
+	if r, g, bb := img.RGBAt(10, 10); !near(r, g, bb, red) {
+		t.Errorf("inside the first frame: (%d,%d,%d), want red", r, g, bb)
+	}
+	if r, g, bb := img.RGBAt(1, 1); r != 255 || g != 255 || bb != 255 {
+		t.Errorf("outside the first frame: (%d,%d,%d), want white", r, g, bb)
 	}
 }

@@ -53,3 +53,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeBase64 checks that arbitrary strings only ever produce the
+// package's typed errors.
+func FuzzDecodeBase64(f *testing.F) {
+	for _, s := range []string{"", "==", "data:image/png;base64,", "aGVsbG8", "a-_b", "a+/b", "data:,x", " \r\n "} {
+		f.Add(s)
+	}
+	lim := Limits{MaxBytes: 1 << 16, MinSide: 1, MaxSide: 512, MaxPixels: 1 << 16}
+	typed := []error{ErrEmpty, ErrBase64, ErrImageTooLarge, ErrImageFormat, ErrImageCorrupt, ErrImageDimensions}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := DecodeBase64(s, lim)
+		if err == nil {
+			return
+		}
+		for _, e := range typed {
+			if errors.Is(err, e) {
+				return
+			}
+		}
+		t.Fatalf("untyped error: %v", err)
+	})
+}

@@ -198,6 +198,32 @@ func toRGB(src image.Image, w, h int) *Image {
 				d[3*x], d[3*x+1], d[3*x+2] = v, v, v
 			}
 		}
+	case *image.NRGBA: // PNG with alpha
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			d := out.Pix[y*out.Stride:]
+			for x := r.Min.X; x < r.Max.X; x++ {
+				p := s.Pix[s.PixOffset(x, y):]
+				a := uint32(p[3])
+				if a == 0xFF {
+					d[3*x], d[3*x+1], d[3*x+2] = p[0], p[1], p[2]
+					continue
+				}
+				// c·a + white·(1−a), rounded
+				k := 255 * (255 - a)
+				d[3*x] = uint8((uint32(p[0])*a + k + 127) / 255)
+				d[3*x+1] = uint8((uint32(p[1])*a + k + 127) / 255)
+				d[3*x+2] = uint8((uint32(p[2])*a + k + 127) / 255)
+			}
+		}
+	case *image.RGBA: // already premultiplied: add the white that shows through
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			d := out.Pix[y*out.Stride:]
+			for x := r.Min.X; x < r.Max.X; x++ {
+				p := s.Pix[s.PixOffset(x, y):]
+				k := 255 - p[3]
+				d[3*x], d[3*x+1], d[3*x+2] = sat(p[0], k), sat(p[1], k), sat(p[2], k)
+			}
+		}
 	case *image.Paletted:
 		// Resolve the palette once; indices past its end are black, as in
 		// the standard library.
@@ -227,9 +253,19 @@ func toRGB(src image.Image, w, h int) *Image {
 	return out
 }
 
+// sat adds two bytes, saturating at 255 (a malformed premultiplied pixel
+// can have a colour above its alpha).
+func sat(a, b uint8) uint8 {
+	if c := uint16(a) + uint16(b); c < 0xFF {
+		return uint8(c)
+	}
+	return 0xFF
+}
+
 // over16 composes a premultiplied 16-bit colour over white and returns 8-bit
-// RGB.
+// RGB, saturating like sat.
 func over16(r, g, b, a uint32) [3]uint8 {
 	k := 0xFFFF - a
-	return [3]uint8{uint8((r + k) >> 8), uint8((g + k) >> 8), uint8((b + k) >> 8)}
+	c := func(v uint32) uint8 { return uint8(min(v+k, 0xFFFF) >> 8) }
+	return [3]uint8{c(r), c(g), c(b)}
 }
