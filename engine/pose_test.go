@@ -49,6 +49,10 @@ func TestEstimatePoseRecoversProjectedAngles(t *testing.T) {
 		{30, 30, 30, 0, 0, 450, 640, 480, 2},
 		{-30, -30, -30, 0, 0, 450, 640, 480, 2},
 		{45, 10, 5, 0, 0, 450, 640, 480, 2},
+		{60, 0, 0, 0, 0, 450, 640, 480, 3}, // half the face foreshortened: rounding costs more
+		{-60, 10, 0, 0, 0, 450, 640, 480, 3},
+		{0, 45, 0, 0, 0, 450, 640, 480, 2},
+		{0, -45, 10, 0, 0, 450, 640, 480, 2},
 		{10, 5, 150, 0, 0, 450, 640, 480, 2},  // upside-down-ish head
 		{-5, 0, -120, 0, 0, 450, 640, 480, 2}, // lying on its side
 		// off-centre face in a portrait photo: perspective matters
