@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/facekit/facekit/server"
@@ -109,6 +110,37 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		}
 		if f.Location == nil || f.Location.Width < 40 || f.FaceProbability == nil || *f.FaceProbability <= 0 || *f.FaceProbability > 1 || f.Angle == nil {
 			t.Fatalf("face %+v", f)
+		}
+	})
+	t.Run("DetectLandmarks", func(t *testing.T) {
+		e := e.with(t)
+		type pt struct{ X, Y float64 }
+		var res struct {
+			FaceList []struct {
+				Location    loc           `json:"location"`
+				Landmark    []pt          `json:"landmark"`
+				Landmark72  []pt          `json:"landmark72"`
+				Landmark150 map[string]pt `json:"landmark150"`
+			} `json:"face_list"`
+		}
+		e.must(v3+"/detect", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64", "face_field": "landmark,landmark150"}, &res)
+		f := res.FaceList[0]
+		if len(f.Landmark) != 4 || len(f.Landmark72) != 72 || len(f.Landmark150) != 150 {
+			t.Fatalf("landmark %d, landmark72 %d, landmark150 %d points", len(f.Landmark), len(f.Landmark72), len(f.Landmark150))
+		}
+		l := f.Location
+		for _, p := range append(f.Landmark, f.Landmark72...) {
+			// Landmarks lie on the face: inside the box grown by half.
+			if p.X < l.Left-l.Width/2 || p.X > l.Left+1.5*l.Width || p.Y < l.Top-l.Height/2 || p.Y > l.Top+1.5*l.Height {
+				t.Fatalf("point %+v far outside the face box %+v", p, l)
+			}
+		}
+		if f.Landmark[0].X >= f.Landmark[1].X {
+			t.Fatalf("left eye %+v not left of right eye %+v", f.Landmark[0], f.Landmark[1])
+		}
+		a := e.must(v3+"/detect", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64"}, nil)
+		if strings.Contains(string(a.Result), "landmark") {
+			t.Fatalf("landmarks without face_field: %s", a.Result)
 		}
 	})
 	t.Run("DetectNoFace222202", func(t *testing.T) {

@@ -103,13 +103,13 @@ type detectResult struct {
 }
 
 type detectFace struct {
-	FaceToken       string    `json:"face_token"`
-	Location        *location `json:"location,omitempty"`
-	FaceProbability *float64  `json:"face_probability,omitempty"`
-	Angle           *angle    `json:"angle,omitempty"`
-	Landmark        []point   `json:"landmark,omitempty"`
-	Landmark72      []point   `json:"landmark72,omitempty"`
-	Landmark150     []point   `json:"landmark150,omitempty"`
+	FaceToken       string           `json:"face_token"`
+	Location        *location        `json:"location,omitempty"`
+	FaceProbability *float64         `json:"face_probability,omitempty"`
+	Angle           *angle           `json:"angle,omitempty"`
+	Landmark        []point          `json:"landmark,omitempty"`
+	Landmark72      []point          `json:"landmark72,omitempty"`
+	Landmark150     map[string]point `json:"landmark150,omitempty"`
 }
 
 type point struct {
