@@ -384,7 +384,18 @@ func Markdown(rows []Row) string {
 // WriteCurve writes the curve as indented JSON (the format of
 // calibration/dlib_resnet_v1.json).
 func WriteCurve(path string, c *calibration.Curve) error {
-	data, err := json.MarshalIndent(c, "", "  ")
+	// Five decimals of distance are far below the curve's own uncertainty
+	// and keep the file readable; rounding must not merge two points.
+	out := *c
+	out.Points = make([]calibration.Point, len(c.Points))
+	for i, p := range c.Points {
+		p.Distance = math.Round(p.Distance*1e5) / 1e5
+		if i > 0 && p.Distance <= out.Points[i-1].Distance {
+			return fmt.Errorf("measure: points %d and %d coincide after rounding", i-1, i)
+		}
+		out.Points[i] = p
+	}
+	data, err := json.MarshalIndent(&out, "", "  ")
 	if err != nil {
 		return fmt.Errorf("measure: %w", err)
 	}

@@ -72,6 +72,10 @@ func TestCalibrate(t *testing.T) {
 	res, err := Run(context.Background(), e, Config{
 		Root:  root,
 		Cache: cachePath(),
+		Fit: calibration.FitOptions{Source: "LFW, the 7,701 greyscale 250x250 images referenced by the 10-fold pairs.txt " +
+			"(shared/testdata/lfw/images); HOG detection with one 2x upsample on a miss, face nearest the centre, 68-point " +
+			"alignment, no jitter; all pairs of different people as impostors; empirical quantiles where at least 100 " +
+			"impostor pairs support a point, log-linear tail below; see docs/calibration.md"},
 		Progress: func(done, total int) {
 			if done%500 == 0 || done == total {
 				fmt.Fprintf(os.Stderr, "described %d/%d\n", done, total)
