@@ -28,10 +28,11 @@ var (
 // sight from the camera to the face, so a person looking into the lens has
 // yaw and pitch near 0 wherever they are in the frame.
 //
-// Individual faces differ from the mean face, so on real photos the angles
-// are good to roughly ±10° in pitch and ±5–10° in yaw (measured as the
-// spread over near-frontal photos); roll is good to a degree or two. Synthetic
-// landmarks of the mean face are recovered within 2°.
+// Synthetic landmarks of the mean face are recovered within 2°. Real faces
+// differ from the mean face, which costs most in pitch: over the 44 faces of
+// the shared test photos pitch averages +1° with a standard deviation of 9°
+// (part of which is real head pose), and 2,132 LFW faces give a median of
+// −2°. Roll follows in-plane rotation to within a few degrees.
 //
 // Angles are in degrees and follow Baidu's face API ranges:
 //
