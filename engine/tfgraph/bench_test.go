@@ -14,11 +14,13 @@ func BenchmarkRun(b *testing.B) {
 			m := MustLoad(b, name)
 			in := patternInput(m)
 			b.ResetTimer()
+			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				if _, err := m.Run(in); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric((processCPU()-cpu)*1e3/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

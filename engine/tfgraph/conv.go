@@ -158,10 +158,16 @@ type epilogue struct {
 	fusion
 	b     []float32 // bias, len c
 	prelu []float32 // Prelu slopes, len c or 1
+	post  []postOp  // element-wise nodes folded in by fuseElementwise
 }
 
-func (f fusion) epilogue(args []*value, c int) (epilogue, error) {
-	e := epilogue{fusion: f}
+func (f fusion) epilogue(args []*value, c int, post []postOp) (epilogue, error) {
+	e := epilogue{fusion: f, post: post}
+	for _, p := range post {
+		if !p.isAct && len(p.vec) != 1 && len(p.vec) != c {
+			return e, fmt.Errorf("%w: fused element-wise operand of %d values for %d channels", ErrShape, len(p.vec), c)
+		}
+	}
 	k := 0
 	if f.bias {
 		if args[k].size() != c {
@@ -181,6 +187,13 @@ func (f fusion) epilogue(args []*value, c int) (epilogue, error) {
 
 // apply runs the epilogue in place over data holding whole rows of c values.
 func (e *epilogue) apply(data []float32, c int) {
+	e.applyOwn(data, c)
+	for i := range e.post {
+		e.post[i].apply(data, c)
+	}
+}
+
+func (e *epilogue) applyOwn(data []float32, c int) {
 	if e.b != nil {
 		for off := 0; off < len(data); off += c {
 			row := data[off : off+c]
@@ -288,10 +301,16 @@ type convOp struct {
 	win    window
 	fuse   fusion
 	packed []float32 // filter packed for gemm when the filter is a constant
-	fshape []int
+	post   []postOp
 }
 
-func compileConv(op string, a attrs, nIn int, consts []*value) (kernel, error) {
+func (c *convOp) withPost(post []postOp) kernel {
+	cp := *c
+	cp.post = post
+	return cp.run
+}
+
+func compileConv(op string, a attrs, nIn int, consts []*value) (*convOp, error) {
 	win, err := parseWindow(a, "")
 	if err != nil {
 		return nil, err
@@ -311,10 +330,9 @@ func compileConv(op string, a attrs, nIn int, consts []*value) (kernel, error) {
 		if len(f.shape) != 4 {
 			return nil, fmt.Errorf("%w: filter shape %v, want 4-D", ErrShape, f.shape)
 		}
-		c.fshape = f.shape
 		c.packed = packB(f.floats(), f.shape[0]*f.shape[1]*f.shape[2], f.shape[3])
 	}
-	return c.run, nil
+	return c, nil
 }
 
 func (c *convOp) run(rc *runCtx, in []*value) (*value, error) {
@@ -331,7 +349,7 @@ func (c *convOp) run(rc *runCtx, in []*value) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep, err := c.fuse.epilogue(in[2:], co)
+	ep, err := c.fuse.epilogue(in[2:], co, c.post)
 	if err != nil {
 		return nil, err
 	}
@@ -350,9 +368,9 @@ func (c *convOp) run(rc *runCtx, in []*value) (*value, error) {
 		g.padTop == 0 && g.padLeft == 0 && g.oh == h && g.ow == w
 
 	// Chunks of output rows small enough that the im2col block stays in L2.
-	rows := max(4, min(512, (48<<10)/k)) &^ 3
+	rows := max(2, min(512, (48<<10)/k)) &^ 1
 	if work := rows * k * co; work < parallelMinWork && rc.workers > 1 {
-		rows = max(rows, (parallelMinWork/max(k*co, 1))&^3)
+		rows = max(rows, (parallelMinWork/max(k*co, 1))&^1)
 	}
 	chunks := (m + rows - 1) / rows
 	var bufs [][]float32
@@ -420,9 +438,16 @@ func im2col(a, x []float32, h, w, ci, kh, kw int, win *window, g *geometry, r0, 
 type depthwiseOp struct {
 	win  window
 	fuse fusion
+	post []postOp
 }
 
-func compileDepthwise(op string, a attrs, nIn int) (kernel, error) {
+func (d *depthwiseOp) withPost(post []postOp) kernel {
+	cp := *d
+	cp.post = post
+	return cp.run
+}
+
+func compileDepthwise(op string, a attrs, nIn int) (*depthwiseOp, error) {
 	win, err := parseWindow(a, "")
 	if err != nil {
 		return nil, err
@@ -440,7 +465,7 @@ func compileDepthwise(op string, a attrs, nIn int) (kernel, error) {
 			return nil, err
 		}
 	}
-	return d.run, nil
+	return d, nil
 }
 
 func (d *depthwiseOp) run(rc *runCtx, in []*value) (*value, error) {
@@ -458,7 +483,7 @@ func (d *depthwiseOp) run(rc *runCtx, in []*value) (*value, error) {
 		return nil, err
 	}
 	co := ci * mult
-	ep, err := d.fuse.epilogue(in[2:], co)
+	ep, err := d.fuse.epilogue(in[2:], co, d.post)
 	if err != nil {
 		return nil, err
 	}

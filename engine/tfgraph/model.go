@@ -66,11 +66,17 @@ type node struct {
 	konst   *value // set for Const nodes
 	isInput bool
 	shape   []int // declared placeholder shape
+
+	// fusedRun, when set, replaces run in the fused plan; hidden marks
+	// nodes whose own value that plan does not compute (see fuseElementwise).
+	fusedRun kernel
+	hidden   bool
 }
 
 // runCtx carries per-Run settings to kernels.
 type runCtx struct {
 	workers int
+	noFuse  bool // run every node unfused; tests compare both plans
 	trace   func(n *node, d time.Duration) // per-node timing, for profiling tests only
 }
 
@@ -175,6 +181,7 @@ func compile(mj *modelJSON, weights map[string]*value) (*Model, error) {
 		pos[k] = p
 	}
 	consumed := make([]bool, len(defs))
+	fusers := make([]fuser, len(defs)) // by position in m.nodes
 	for _, k := range order {
 		d := defs[k]
 		n := &node{name: d.Name, op: d.Op}
@@ -201,11 +208,12 @@ func compile(mj *modelJSON, weights map[string]*value) (*Model, error) {
 			n.shape = a.shape("shape")
 			m.inputs = append(m.inputs, Input{Name: d.Name, Shape: n.shape})
 		default:
-			kern, err := compileOp(d.Op, a, len(n.inputs), weightsOf(m, n))
+			kern, f, err := compileNode(d.Op, a, len(n.inputs), weightsOf(m, n))
 			if err != nil {
 				return nil, fmt.Errorf("tfgraph: node %q (%s): %w", d.Name, d.Op, err)
 			}
 			n.run = kern
+			fusers[len(m.nodes)] = f
 		}
 		m.byName[d.Name] = len(m.nodes)
 		m.nodes = append(m.nodes, n)
@@ -215,6 +223,7 @@ func compile(mj *modelJSON, weights map[string]*value) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	fuseElementwise(m, fusers)
 	return m, nil
 }
 
@@ -401,6 +410,12 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (ma
 		}
 	}
 
+	fused := !rc.noFuse
+	for _, k := range want {
+		if m.nodes[k].hidden {
+			fused = false
+		}
+	}
 	vals := make([]*value, len(m.nodes))
 	args := make([]*value, 0, 8)
 	for k, n := range m.nodes {
@@ -425,7 +440,11 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (ma
 			if rc.trace != nil {
 				start = time.Now()
 			}
-			v, err := n.run(rc, args)
+			kern := n.run
+			if fused && n.fusedRun != nil {
+				kern = n.fusedRun
+			}
+			v, err := kern(rc, args)
 			if rc.trace != nil {
 				rc.trace(n, time.Since(start))
 			}

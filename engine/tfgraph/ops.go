@@ -9,6 +9,44 @@ import (
 // graph this runtime cannot execute fails at Load rather than at Run.
 // consts holds the constant values of the node's inputs (nil where computed).
 func compileOp(op string, a attrs, nIn int, consts []*value) (kernel, error) {
+	k, _, err := compileNode(op, a, nIn, consts)
+	return k, err
+}
+
+// fuser is implemented by kernels that can absorb following element-wise
+// nodes into their epilogue (see fuseElementwise).
+type fuser interface {
+	withPost(post []postOp) kernel
+}
+
+// compileNode is compileOp that also returns the op's fuser, if it has one.
+func compileNode(op string, a attrs, nIn int, consts []*value) (kernel, fuser, error) {
+	switch op {
+	case "Conv2D", "_FusedConv2D":
+		c, err := compileConv(op, a, nIn, consts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c.run, c, nil
+	case "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative", "_FusedDepthwiseConv2dNative":
+		d, err := compileDepthwise(op, a, nIn)
+		if err != nil {
+			return nil, nil, err
+		}
+		return d.run, d, nil
+	case "MatMul", "_FusedMatMul":
+		mm, err := compileMatMul(op, a, nIn, consts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return mm.run, mm, nil
+	}
+	k, err := compileSimple(op, a, nIn)
+	return k, nil, err
+}
+
+// compileSimple compiles the ops that have no fused forms.
+func compileSimple(op string, a attrs, nIn int) (kernel, error) {
 	need := func(n int) error {
 		if nIn != n {
 			return fmt.Errorf("%w: %d inputs, want %d", ErrFormat, nIn, n)
@@ -21,10 +59,6 @@ func compileOp(op string, a attrs, nIn int, consts []*value) (kernel, error) {
 			return nil, err
 		}
 		return func(_ *runCtx, in []*value) (*value, error) { return in[0], nil }, nil
-	case "Conv2D", "_FusedConv2D":
-		return compileConv(op, a, nIn, consts)
-	case "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative", "_FusedDepthwiseConv2dNative":
-		return compileDepthwise(op, a, nIn)
 	case "MaxPool", "AvgPool":
 		return compilePool(op, a, nIn)
 	case "Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "Abs", "Neg", "Square", "Sqrt", "Rsqrt", "Exp", "Log", "Reciprocal":
@@ -57,8 +91,6 @@ func compileOp(op string, a attrs, nIn int, consts []*value) (kernel, error) {
 			return nil, err
 		}
 		return softmax, nil
-	case "MatMul", "_FusedMatMul":
-		return compileMatMul(op, a, nIn, consts)
 	case "Mean", "Max", "Min", "Sum", "Prod":
 		if err := need(2); err != nil {
 			return nil, err
@@ -381,9 +413,16 @@ type matMulOp struct {
 	ta, tb bool
 	fuse   fusion
 	packed []float32 // constant B (after transpose_b) packed for gemm
+	post   []postOp
 }
 
-func compileMatMul(op string, a attrs, nIn int, consts []*value) (kernel, error) {
+func (mm *matMulOp) withPost(post []postOp) kernel {
+	cp := *mm
+	cp.post = post
+	return cp.run
+}
+
+func compileMatMul(op string, a attrs, nIn int, consts []*value) (*matMulOp, error) {
 	mm := &matMulOp{ta: a.boolean("transpose_a"), tb: a.boolean("transpose_b")}
 	if nIn < 2 {
 		return nil, fmt.Errorf("%w: %d inputs, want at least 2", ErrFormat, nIn)
@@ -403,7 +442,7 @@ func compileMatMul(op string, a attrs, nIn int, consts []*value) (kernel, error)
 		}
 		mm.packed = packB(bd, k, n)
 	}
-	return mm.run, nil
+	return mm, nil
 }
 
 func transpose2(d []float32, r, c int) []float32 {
@@ -442,7 +481,7 @@ func (mm *matMulOp) run(rc *runCtx, in []*value) (*value, error) {
 		}
 		packed = packB(bd, k, n)
 	}
-	ep, err := mm.fuse.epilogue(in[2:], n)
+	ep, err := mm.fuse.epilogue(in[2:], n, mm.post)
 	if err != nil {
 		return nil, err
 	}
