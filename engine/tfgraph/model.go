@@ -76,7 +76,7 @@ type node struct {
 // runCtx carries per-Run settings to kernels.
 type runCtx struct {
 	workers int
-	noFuse  bool // run every node unfused; tests compare both plans
+	noFuse  bool                           // run every node unfused; tests compare both plans
 	trace   func(n *node, d time.Duration) // per-node timing, for profiling tests only
 }
 
