@@ -212,15 +212,18 @@ func mean(v []float64) float64 {
 }
 
 func TestPose(t *testing.T) {
-	img := mustImage(t, "jimin.jpg")
+	// chaeyeon.jpg is a frontal portrait (looked at by eye). A mean 3D
+	// face fitted to one person's landmarks is off by a few degrees, so the
+	// bound is 10°, not 0.
+	img := mustImage(t, "chaeyeon.jpg")
 	faces := analyze(t, img, engine.Options{Landmarks: true, Upsample: -1})
 	if len(faces) != 1 {
 		t.Fatalf("got %d faces", len(faces))
 	}
 	base := faces[0].Pose
-	t.Logf("jimin.jpg pose: %+v", base)
+	t.Logf("chaeyeon.jpg pose: %+v", base)
 	for _, angle := range []float64{math.Abs(base.Yaw), math.Abs(base.Pitch), math.Abs(base.Roll)} {
-		if angle > 20 {
+		if angle > 10 {
 			t.Errorf("frontal photo has a pose angle of %.1f°", angle)
 		}
 	}
