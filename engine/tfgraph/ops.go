@@ -140,15 +140,28 @@ func unaryKernel(op string) kernel {
 		f = func(d []float32) { applyActivation(actSigmoid, 0, nil, d) }
 	case "Tanh":
 		f = func(d []float32) { applyActivation(actTanh, 0, nil, d) }
+	case "Abs":
+		f = func(d []float32) {
+			for i, v := range d {
+				d[i] = float32(math.Abs(float64(v)))
+			}
+		}
+	case "Neg":
+		f = func(d []float32) {
+			for i, v := range d {
+				d[i] = -v
+			}
+		}
+	case "Square":
+		f = func(d []float32) {
+			for i, v := range d {
+				d[i] = v * v
+			}
+		}
 	default:
+		// The rest are rare and small; a function value per element is fine.
 		var g func(float64) float64
 		switch op {
-		case "Abs":
-			g = math.Abs
-		case "Neg":
-			g = func(v float64) float64 { return -v }
-		case "Square":
-			g = func(v float64) float64 { return v * v }
 		case "Sqrt":
 			g = math.Sqrt
 		case "Rsqrt":
