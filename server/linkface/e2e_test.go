@@ -362,6 +362,7 @@ func TestVerifyOutcomes(t *testing.T) {
 					t.Fatalf("no confidence: %s", r.raw)
 				}
 				c := *r.Confidence
+				t.Logf("confidence %g", c)
 				if c < 0 || c > 1 || (tt.confidence == "high") != (c >= 0.7) {
 					t.Errorf("confidence %g; want %s (threshold 0.7)", c, tt.confidence)
 				}
