@@ -1,0 +1,209 @@
+package quality
+
+import "math"
+
+// Occlusion is the estimated covered share (0 visible … 1 fully covered) of
+// each face part. Left and right are the image's left and right, which is
+// Baidu's convention: its documented detect example puts the 左眼中心
+// (left-eye centre) landmark at x = 161.7 in a face box spanning
+// 117–289, i.e. on the image's left half. So LeftEye is the person's right
+// eye (iBUG landmarks 36–41) and LeftCheek the cheek on the image's left.
+type Occlusion struct {
+	LeftEye     float64 `json:"left_eye"`
+	RightEye    float64 `json:"right_eye"`
+	Nose        float64 `json:"nose"`
+	Mouth       float64 `json:"mouth"`
+	LeftCheek   float64 `json:"left_cheek"`
+	RightCheek  float64 `json:"right_cheek"`
+	ChinContour float64 `json:"chin_contour"`
+}
+
+// occlusionEvidence holds the raw measurements behind each region's score,
+// kept for calibration and for the figures in docs/quality.md.
+type occlusionEvidence struct {
+	// nonSkin is the share of non-skin pixels of the region (for eyes and
+	// mouth: of the ring of skin around the part).
+	nonSkin [numRegions]float64
+	// structure is, for eyes and mouth, how much of the part's expected
+	// structure is visible (0 none … 1 as on a clean face).
+	structure [numRegions]float64
+	// eyeContrast and mouthContrast are the raw dark-detail contrasts;
+	// lipRedness the raw lip-vs-skin chroma difference in skin spreads.
+	eyeContrast   [2]float64
+	mouthContrast float64
+	lipRedness    float64
+	skin          skinModel
+}
+
+// region indices, in the order of the Occlusion fields.
+const (
+	regLeftEye = iota
+	regRightEye
+	regNose
+	regMouth
+	regLeftCheek
+	regRightCheek
+	regChin
+	numRegions
+)
+
+// regionNames are Baidu's field names, in region order.
+var regionNames = [numRegions]string{"left_eye", "right_eye", "nose", "mouth", "left_cheek", "right_cheek", "chin_contour"}
+
+// Non-skin share that clean, unoccluded regions show anyway (nostrils,
+// shadows under the nose and jaw, stubble, make-up, a landmark fit a few
+// pixels off). Scores count only non-skin beyond this baseline, scaled so
+// that a fully covered region scores 1: score = (nonSkin − base)/(1 − base).
+// Calibrated on the clean test photos (the 90th percentile of the clean
+// non-skin shares, see docs/quality.md).
+var nonSkinBase = [numRegions]float64{
+	regLeftEye: 0.15, regRightEye: 0.15,
+	regNose:      0.10,
+	regMouth:     0.15,
+	regLeftCheek: 0.10, regRightCheek: 0.10,
+	regChin: 0.15,
+}
+
+// Structure calibration. An open or closed eye always shows a dark detail
+// (iris, pupil, lash line) against the lids around it; a mouth shows lips
+// redder than the skin or a dark line between the lips. The contrast at
+// which the structure counts as absent (…Gone) and as fully present
+// (…Full) are set from the clean photos and the pasted occluders.
+const (
+	eyeContrastGone, eyeContrastFull     = 0.12, 0.35
+	mouthContrastGone, mouthContrastFull = 0.20, 0.40
+	lipRednessGone, lipRednessFull       = 1.0, 3.0
+)
+
+// ramp maps x linearly from [gone, full] to [0, 1], clamped.
+func ramp(x, gone, full float64) float64 { return clamp01((x - gone) / (full - gone)) }
+
+// measureOcclusion estimates every region's occlusion on the chip.
+//
+// Evidence and how it is combined:
+//   - Skin agreement: each region is compared with a skin model learnt from
+//     the same face (see learnSkin). For cheeks, nose and chin the score is
+//     the non-skin share beyond the clean baseline. Masks, sunglasses,
+//     black bars, hair and scarves differ from the face's own skin in
+//     chroma or by a large factor in brightness.
+//   - Part structure, for eyes and mouth, where a skin-coloured occluder
+//     (a hand) would pass the colour test: the eye box must contain a dark
+//     detail relative to the lids around it, the mouth must show lip
+//     colour or a dark line. Missing structure scores 1 − visibility.
+//   - Eyes and mouth take the maximum of the two: either kind of evidence
+//     alone is enough to say the part is hidden, and neither reports a
+//     fraction larger than what it measured.
+func measureOcclusion(c *chip) (Occlusion, occlusionEvidence) {
+	lm := c.lm
+	iod := lm[39].dist(lm[42])*0.5 + mean(lm[36:42]...).dist(mean(lm[42:48]...))*0.5
+	var ev occlusionEvidence
+
+	// Region polygons in chip coordinates.
+	eyeRegions := func(a int) (ring, inner []int) {
+		e := mean(lm[a : a+6]...)
+		w := math.Max(lm[a].dist(lm[a+3]), 0.3*iod)
+		outer := c.polygonPixels(box(e, 1.7*w, 0.9*w))
+		inner = c.polygonPixels(box(e, 1.0*w, 0.5*w))
+		return minus(outer, inner), inner
+	}
+	ringL, innerL := eyeRegions(36)
+	ringR, innerR := eyeRegions(42)
+
+	side := func(p, q pt, t float64) pt { return lerp(p, q, -t) } // p pushed away from q
+	nose := c.polygonPixels(shrink([]pt{lm[27], side(lm[31], lm[33], 0.2), lm[32], lm[33], lm[34], side(lm[35], lm[33], 0.2)}, 0.05))
+	lipPoly := shrink(lm[48:60], -0.15)
+	mouthIn := c.polygonPixels(shrink(lm[48:60], 0.1))
+	mc := mean(lm[48:60]...)
+	mw := math.Max(lm[48].dist(lm[54]), 0.4*iod)
+	mh := math.Max(lm[51].dist(lm[57]), 0.15*iod)
+	mouthRing := minus(c.polygonPixels(box(mc, 1.5*mw, mh+0.6*mw)), c.polygonPixels(lipPoly))
+	cheekL := c.polygonPixels(shrink([]pt{lm[36], lm[1], lm[2], lm[3], lm[4], lm[48], lm[31], lm[40], lm[41]}, 0.2))
+	cheekR := c.polygonPixels(shrink([]pt{lm[45], lm[15], lm[14], lm[13], lm[12], lm[54], lm[35], lm[47], lm[46]}, 0.2))
+	chin := c.polygonPixels(shrink([]pt{lm[5], lm[6], lm[7], lm[8], lm[9], lm[10], lm[11], lm[55], lm[56], lm[57], lm[58], lm[59]}, 0.15))
+
+	// Reference skin: the forehead just above the brows, the nose bridge
+	// and all skin regions. The skin model's mode-seeking picks the face's
+	// own colour even when a few of these are covered.
+	browTop := math.Min(mean(lm[17:22]...).Y, mean(lm[22:27]...).Y)
+	forehead := c.polygonPixels([]pt{{lm[19].X, browTop - 0.45*iod}, {lm[24].X, browTop - 0.45*iod}, {lm[24].X, browTop - 0.12*iod}, {lm[19].X, browTop - 0.12*iod}})
+	bridge := c.polygonPixels(box(pt{(lm[39].X + lm[42].X) / 2, (lm[27].Y + lm[28].Y) / 2}, 0.3*iod, lm[28].Y-lm[27].Y+0.2*iod))
+	underEye := func(a int) []int {
+		e := mean(lm[a : a+6]...)
+		w := math.Max(lm[a].dist(lm[a+3]), 0.3*iod)
+		return c.polygonPixels(box(pt{e.X, e.Y + 0.55*w}, 0.9*w, 0.3*w))
+	}
+	philtrum := c.polygonPixels(box(lerp(lm[33], lm[51], 0.5), 0.5*mw, 0.6*lm[33].dist(lm[51])))
+	ref := [][]int{forehead, bridge, nose, cheekL, cheekR, chin, underEye(36), underEye(42), philtrum}
+	skin := learnSkin(c, ref)
+	ev.skin = skin
+
+	ev.nonSkin[regLeftEye] = skin.nonSkinFraction(c, ringL)
+	ev.nonSkin[regRightEye] = skin.nonSkinFraction(c, ringR)
+	ev.nonSkin[regNose] = skin.nonSkinFraction(c, nose)
+	ev.nonSkin[regMouth] = skin.nonSkinFraction(c, mouthRing)
+	ev.nonSkin[regLeftCheek] = skin.nonSkinFraction(c, cheekL)
+	ev.nonSkin[regRightCheek] = skin.nonSkinFraction(c, cheekR)
+	ev.nonSkin[regChin] = skin.nonSkinFraction(c, chin)
+
+	// Eye structure: darkest detail inside the eye box against the median
+	// of the ring around it, relative to that median.
+	for k, r := range [2][2][]int{{ringL, innerL}, {ringR, innerR}} {
+		ringMed, ok1 := percentileY(c, r[0], 0.5)
+		dark, ok2 := percentileY(c, r[1], 0.05)
+		con := 0.0
+		if ok1 && ok2 {
+			con = (ringMed - dark) / (ringMed + 10)
+		}
+		ev.eyeContrast[k] = con
+		ev.structure[regLeftEye+k] = ramp(con, eyeContrastGone, eyeContrastFull)
+	}
+	// Mouth structure: lips redder than the skin right around them, or a
+	// dark line between the lips darker than the darker parts of that
+	// skin. Both compare the mouth with its own surroundings, so a
+	// skin-coloured occluder spread over mouth and surroundings alike
+	// (a hand, with creases between the fingers) shows neither.
+	{
+		ringLow, ok1 := percentileY(c, mouthRing, 0.25)
+		ringMed, _ := percentileY(c, mouthRing, 0.5)
+		dark, ok2 := percentileY(c, mouthIn, 0.05)
+		con := 0.0
+		if ok1 && ok2 {
+			con = (ringLow - dark) / (ringMed + 10)
+		}
+		red := 0.0
+		if !skin.grey {
+			red = (medianV(c, mouthIn) - medianV(c, mouthRing)) / skin.sv
+		}
+		ev.mouthContrast, ev.lipRedness = con, red
+		ev.structure[regMouth] = math.Max(ramp(con, mouthContrastGone, mouthContrastFull), ramp(red, lipRednessGone, lipRednessFull))
+	}
+
+	var s [numRegions]float64
+	for r := range s {
+		s[r] = clamp01((ev.nonSkin[r] - nonSkinBase[r]) / (1 - nonSkinBase[r]))
+	}
+	for _, r := range []int{regLeftEye, regRightEye, regMouth} {
+		s[r] = math.Max(s[r], 1-ev.structure[r])
+	}
+	return Occlusion{
+		LeftEye: s[regLeftEye], RightEye: s[regRightEye], Nose: s[regNose], Mouth: s[regMouth],
+		LeftCheek: s[regLeftCheek], RightCheek: s[regRightCheek], ChinContour: s[regChin],
+	}, ev
+}
+
+// values returns the scores in region order.
+func (o Occlusion) values() [numRegions]float64 {
+	return [numRegions]float64{o.LeftEye, o.RightEye, o.Nose, o.Mouth, o.LeftCheek, o.RightCheek, o.ChinContour}
+}
+
+// medianV is the median normalised red chroma of the valid pixels idx.
+func medianV(c *chip, idx []int) float64 {
+	var vs []float64
+	for _, i := range idx {
+		if c.valid[i] {
+			vs = append(vs, float64(c.v[i]))
+		}
+	}
+	m, _ := medianMAD(vs)
+	return m
+}
