@@ -492,10 +492,49 @@ func (d *depthwiseOp) run(rc *runCtx, in []*value) (*value, error) {
 	rows := nb * g.oh
 	per := max(1, parallelMinWork/max(g.ow*co*kh*kw, 1))
 	chunks := (rows + per - 1) / per
+
+	// With stride 1 and one output per channel, a kernel tap touches a
+	// contiguous run of the input row; multiplying it by the tap's weights
+	// tiled to the same length makes the inner loop one long stream
+	// instead of a short per-pixel loop.
+	var tiled []float32
+	if mult == 1 && d.win.sw == 1 && d.win.dw == 1 {
+		tiled = make([]float32, kh*kw*g.ow*ci)
+		for tap := 0; tap < kh*kw; tap++ {
+			for ox := 0; ox < g.ow; ox++ {
+				copy(tiled[(tap*g.ow+ox)*ci:], fd[tap*ci:(tap+1)*ci])
+			}
+		}
+	}
 	parallelFor(rc.workers, chunks, func(_, ch int) {
 		for r := ch * per; r < min(rows, (ch+1)*per); r++ {
 			n, oy := r/g.oh, r%g.oh
 			dstRow := out[r*g.ow*co : (r+1)*g.ow*co]
+			if tiled != nil {
+				for ky := 0; ky < kh; ky++ {
+					iy := oy*d.win.sh - g.padTop + ky*d.win.dh
+					if iy < 0 || iy >= h {
+						continue
+					}
+					for kx := 0; kx < kw; kx++ {
+						ix0 := kx - g.padLeft // input column of output column 0
+						lo, hi := max(0, -ix0), min(g.ow, w-ix0)
+						if lo >= hi {
+							continue
+						}
+						base := (n*h + iy) * w
+						src := xd[(base+lo+ix0)*ci : (base+hi+ix0)*ci]
+						tap := ky*kw + kx
+						wt := tiled[(tap*g.ow+lo)*ci : (tap*g.ow+lo)*ci+len(src)]
+						dst := dstRow[lo*ci : lo*ci+len(src)]
+						for i, v := range src {
+							dst[i] += v * wt[i]
+						}
+					}
+				}
+				ep.apply(dstRow, co)
+				continue
+			}
 			for ox := 0; ox < g.ow; ox++ {
 				dst := dstRow[ox*co : (ox+1)*co]
 				for ky := 0; ky < kh; ky++ {

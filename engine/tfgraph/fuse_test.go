@@ -72,3 +72,40 @@ func TestFusionFallsBackForHiddenOutputs(t *testing.T) {
 		t.Fatalf("y = %v, %v; want 5", out, err)
 	}
 }
+
+// TestConcurrentModelRuns shares one real model between goroutines, each
+// also splitting its kernels across workers, and requires every result to
+// match a serial run (run under -race to check for data races).
+func TestConcurrentModelRuns(t *testing.T) {
+	m := MustLoad(t, "emotion")
+	in := patternInput(m)
+	want, err := m.Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan string, 4)
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 3; i++ {
+				got, err := m.run(&runCtx{workers: 2}, in, nil)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if !closeAll(got["Identity"].Data, want["Identity"].Data, 0) {
+					errs <- "result differs between concurrent runs"
+					return
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}

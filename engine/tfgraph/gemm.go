@@ -28,30 +28,41 @@ func packB(b []float32, k, n int) []float32 {
 	return out
 }
 
+// gemmPanelBytes bounds the slice of packed B one sweep over the rows
+// reuses; it should stay in L2 next to the rows of A being streamed.
+const gemmPanelBytes = 96 << 10
+
 // gemm computes C[m×n] = A[m×k]·B for packed B. ldc is C's row stride.
+// Panels of B are processed in blocks that fit in cache, each block swept
+// over all rows, so wide layers (B of a 512×512 1×1 conv is 1 MB) are not
+// re-read from memory for every pair of rows.
 func gemm(m, n, k int, a []float32, lda int, bp []float32, c []float32, ldc int) {
 	panels := (n + gemmNR - 1) / gemmNR
-	i := 0
-	for ; i+2 <= m; i += 2 {
-		a0 := a[i*lda : i*lda+k]
-		a1 := a[(i+1)*lda : (i+1)*lda+k]
-		for p := 0; p < panels; p++ {
-			var acc [8]float32
-			kernel2x4(a0, a1, bp[p*k*gemmNR:(p+1)*k*gemmNR], &acc)
-			j0 := p * gemmNR
-			cols := min(gemmNR, n-j0)
-			copy(c[i*ldc+j0:i*ldc+j0+cols], acc[0:cols])
-			copy(c[(i+1)*ldc+j0:(i+1)*ldc+j0+cols], acc[4:4+cols])
+	block := max(1, gemmPanelBytes/(4*gemmNR*max(k, 1)))
+	for p0 := 0; p0 < panels; p0 += block {
+		p1 := min(panels, p0+block)
+		i := 0
+		for ; i+2 <= m; i += 2 {
+			a0 := a[i*lda : i*lda+k]
+			a1 := a[(i+1)*lda : (i+1)*lda+k]
+			for p := p0; p < p1; p++ {
+				var acc [8]float32
+				kernel2x4(a0, a1, bp[p*k*gemmNR:(p+1)*k*gemmNR], &acc)
+				j0 := p * gemmNR
+				cols := min(gemmNR, n-j0)
+				copy(c[i*ldc+j0:i*ldc+j0+cols], acc[0:cols])
+				copy(c[(i+1)*ldc+j0:(i+1)*ldc+j0+cols], acc[4:4+cols])
+			}
 		}
-	}
-	for ; i < m; i++ {
-		ar := a[i*lda : i*lda+k]
-		for p := 0; p < panels; p++ {
-			var acc [4]float32
-			kernel1x4(ar, bp[p*k*gemmNR:(p+1)*k*gemmNR], &acc)
-			j0 := p * gemmNR
-			cols := min(gemmNR, n-j0)
-			copy(c[i*ldc+j0:i*ldc+j0+cols], acc[:cols])
+		for ; i < m; i++ {
+			ar := a[i*lda : i*lda+k]
+			for p := p0; p < p1; p++ {
+				var acc [4]float32
+				kernel1x4(ar, bp[p*k*gemmNR:(p+1)*k*gemmNR], &acc)
+				j0 := p * gemmNR
+				cols := min(gemmNR, n-j0)
+				copy(c[i*ldc+j0:i*ldc+j0+cols], acc[:cols])
+			}
 		}
 	}
 }
