@@ -1,0 +1,134 @@
+package descriptor
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/imageio"
+)
+
+// Env is what the registered models need to load: the engine (for the dlib
+// ResNet, and for nothing else) and the directory of the TF.js graphs.
+type Env struct {
+	// Engine runs the dlib ResNet.
+	Engine *engine.Engine
+	// HumanModels is the directory holding mobilefacenet.json and the other
+	// human-models graphs (usually ModelDir/human-models).
+	HumanModels string
+}
+
+// spec is one registered model.
+type spec struct {
+	name    string
+	dim     int
+	metric  Metric
+	summary string
+	open    func(Env) (Describer, error)
+}
+
+// registry lists the models in the order Names reports them. It is
+// immutable: models are compiled in, not registered at run time.
+var registry = []spec{
+	{
+		name: Default, dim: engine.DescriptorSize, metric: Euclidean,
+		summary: "dlib ResNet-29, 150×150 chip aligned from the 68 landmarks (default)",
+		open:    openResNet,
+	},
+	tfSpec(MobileFaceNet),
+	tfSpec(MobileFace),
+	tfSpec(FaceRes),
+}
+
+func tfSpec(cfg TFConfig) spec {
+	return spec{
+		name: cfg.Name, dim: cfg.Dim, metric: Cosine, summary: cfg.Summary,
+		open: func(env Env) (Describer, error) {
+			if env.HumanModels == "" {
+				return nil, fmt.Errorf("descriptor: %s: no human-models directory configured", cfg.Name)
+			}
+			return OpenTF(filepath.Join(env.HumanModels, cfg.File), cfg)
+		},
+	}
+}
+
+func lookup(name string) (spec, bool) {
+	for _, s := range registry {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return spec{}, false
+}
+
+// Names lists the registered models, the default first.
+func Names() []string {
+	out := make([]string, len(registry))
+	for i, s := range registry {
+		out[i] = s.name
+	}
+	return out
+}
+
+// Info describes a registered model without loading it.
+type Info struct {
+	Name    string `json:"name"`
+	Dim     int    `json:"dim"`
+	Metric  Metric `json:"metric"`
+	Summary string `json:"summary"`
+}
+
+// Lookup returns a registered model's description, or ErrUnknownModel.
+func Lookup(name string) (Info, error) {
+	s, ok := lookup(name)
+	if !ok {
+		known := Names()
+		sort.Strings(known)
+		return Info{}, fmt.Errorf("%w: %q (known: %v)", ErrUnknownModel, name, known)
+	}
+	return Info{Name: s.name, Dim: s.dim, Metric: s.metric, Summary: s.summary}, nil
+}
+
+// Open loads the named model. Returns ErrUnknownModel for an unregistered
+// name and the loader's error (e.g. a missing file) otherwise.
+func Open(name string, env Env) (Describer, error) {
+	s, ok := lookup(name)
+	if !ok {
+		_, err := Lookup(name)
+		return nil, err
+	}
+	d, err := s.open(env)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// resNet is the dlib ResNet through the engine's pooled native instances.
+type resNet struct{ e *engine.Engine }
+
+func openResNet(env Env) (Describer, error) {
+	if env.Engine == nil {
+		return nil, fmt.Errorf("descriptor: %s needs an engine", Default)
+	}
+	return resNet{env.Engine}, nil
+}
+
+func (resNet) Name() string   { return Default }
+func (resNet) Dim() int       { return engine.DescriptorSize }
+func (resNet) Metric() Metric { return Euclidean }
+
+func (r resNet) Describe(ctx context.Context, img *imageio.Image, f engine.Face) ([]float32, error) {
+	if f.HasDescriptor {
+		// The engine already computed it in the same pass (Analyze with
+		// Descriptors): the same chip, the same network.
+		return append([]float32(nil), f.Descriptor[:]...), nil
+	}
+	faces := []engine.Face{f}
+	if err := r.e.Describe(ctx, img, faces, 0); err != nil {
+		return nil, fmt.Errorf("descriptor: %s: %w", Default, err)
+	}
+	return append([]float32(nil), faces[0].Descriptor[:]...), nil
+}

@@ -1,0 +1,191 @@
+package descriptor
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/engine/tfgraph"
+)
+
+// ArcFace5 is the 5-point reference of the 112×112 crops the InsightFace
+// family of models is trained on: image-left eye centre, image-right eye
+// centre, nose tip, image-left and image-right mouth corners.
+var ArcFace5 = [5]engine.PointF{
+	{X: 38.2946, Y: 51.6963}, {X: 73.5318, Y: 51.5014}, {X: 56.0252, Y: 71.7366},
+	{X: 41.5493, Y: 92.3655}, {X: 70.7299, Y: 92.2041},
+}
+
+// TFConfig describes a TF.js graph descriptor model: which node to read and
+// how its authors prepared the input.
+type TFConfig struct {
+	// Name is the model name stored with descriptors.
+	Name string
+	// File is the graph JSON inside the human-models directory.
+	File string
+	// Output is the node holding the descriptor.
+	Output string
+	// Dim is the descriptor length.
+	Dim int
+	// Size is the square input side in pixels.
+	Size int
+	// Zoom scales the ArcFace5 reference about the crop centre: 1 is the
+	// tight ArcFace crop, below 1 shows more context (for models trained on
+	// loose, VGGFace2-style crops).
+	Zoom float64
+	// Mean is subtracted from each 0..255 channel before Scale multiplies
+	// it, in the channel order the model reads.
+	Mean [3]float32
+	// Scale multiplies the centred values.
+	Scale float32
+	// BGR feeds channels blue, green, red (Caffe/MXNet-trained models).
+	BGR bool
+	// Summary is a one-line description for listings and docs.
+	Summary string
+}
+
+// The TF.js descriptor models of the human-models mirror. Their input
+// conventions were read from the graphs and chosen by LFW accuracy on the
+// first fold (see docs/accuracy.md).
+var (
+	// MobileFaceNet is sirius-ai's MobileFaceNet (InsightFace data, ArcFace
+	// loss): 112×112 ArcFace-aligned crop, (x − 127.5)/128, 192-d.
+	MobileFaceNet = TFConfig{
+		Name: "mobilefacenet", File: "mobilefacenet.json", Output: "embeddings", Dim: 192,
+		Size: 112, Zoom: 1, Mean: [3]float32{127.5, 127.5, 127.5}, Scale: 1.0 / 128,
+		Summary: "MobileFaceNet (TF.js), 112×112 ArcFace 5-point alignment, 192-d, cosine",
+	}
+	// MobileFace is becauseofAI's MobileFace (MXNet); the graph normalises
+	// 0..255 input itself.
+	MobileFace = TFConfig{
+		Name: "mobileface", File: "mobileface.json", Output: "batchnorm0/add_1", Dim: 256,
+		Size: 112, Zoom: 1, Scale: 1,
+		Summary: "MobileFace (TF.js), 112×112 ArcFace 5-point alignment, 256-d, cosine",
+	}
+	// FaceRes is HSE's MobileNet multi-task network (VGGFace2 identities,
+	// age and gender heads); its identity features are the 1024-d pooled
+	// activations.
+	FaceRes = TFConfig{
+		Name: "faceres", File: "faceres.json", Output: "global_pooling/Mean", Dim: 1024,
+		Size: 224, Zoom: 0.8, Scale: 1.0 / 255,
+		Summary: "HSE faceres MobileNet (TF.js), 224×224 loose crop, 1024-d pooled features, cosine",
+	}
+)
+
+// tfDescriber runs one TF.js graph. tfgraph models are safe for concurrent
+// use, so one instance serves every goroutine.
+type tfDescriber struct {
+	cfg   TFConfig
+	model *tfgraph.Model
+	input string
+}
+
+// OpenTF loads the graph at path and checks that it fits cfg.
+func OpenTF(path string, cfg TFConfig) (Describer, error) {
+	m, err := tfgraph.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("descriptor: %s: %w", cfg.Name, err)
+	}
+	ins := m.Inputs()
+	if len(ins) != 1 || len(ins[0].Shape) != 4 || ins[0].Shape[1] != cfg.Size || ins[0].Shape[2] != cfg.Size || ins[0].Shape[3] != 3 {
+		return nil, fmt.Errorf("descriptor: %s: graph input %v is not [n %d %d 3]", cfg.Name, ins, cfg.Size, cfg.Size)
+	}
+	if cfg.Zoom <= 0 || cfg.Scale == 0 {
+		return nil, fmt.Errorf("descriptor: %s: zoom and scale must be positive", cfg.Name)
+	}
+	return &tfDescriber{cfg: cfg, model: m, input: ins[0].Name}, nil
+}
+
+func (d *tfDescriber) Name() string   { return d.cfg.Name }
+func (d *tfDescriber) Dim() int       { return d.cfg.Dim }
+func (d *tfDescriber) Metric() Metric { return Cosine }
+
+// Version fingerprints the input preparation, so caches of descriptors made
+// under another alignment or normalisation are not mixed in.
+func (d *tfDescriber) Version() string {
+	c := d.cfg
+	c.Summary = "" // prose, not preparation
+	h := sha256.Sum256(fmt.Appendf(nil, "%+v", c))
+	return hex.EncodeToString(h[:4])
+}
+
+func (d *tfDescriber) Describe(ctx context.Context, img *imageio.Image, f engine.Face) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("descriptor: %s: %w", d.cfg.Name, err)
+	}
+	in, err := d.Input(img, f)
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.model.Run(map[string]*tfgraph.Tensor{d.input: in}, d.cfg.Output)
+	if err != nil {
+		return nil, fmt.Errorf("descriptor: %s: %w", d.cfg.Name, err)
+	}
+	v := out[d.cfg.Output].Data
+	if len(v) != d.cfg.Dim {
+		return nil, fmt.Errorf("descriptor: %s: %w: graph gave %d values, want %d", d.cfg.Name, ErrDimension, len(v), d.cfg.Dim)
+	}
+	l2normalize(v)
+	return v, nil
+}
+
+// Input returns the 1×Size×Size×3 tensor the model sees for face f: the
+// crop aligned to the zoomed ArcFace5 reference, normalised per the config.
+func (d *tfDescriber) Input(img *imageio.Image, f engine.Face) (*tfgraph.Tensor, error) {
+	pts, err := FivePoints(f)
+	if err != nil {
+		return nil, fmt.Errorf("descriptor: %s: %w", d.cfg.Name, err)
+	}
+	dst := Reference(d.cfg.Size, d.cfg.Zoom)
+	chip := WarpSimilarity(img, EstimateSimilarity(pts[:], dst[:]), d.cfg.Size)
+	t := tfgraph.NewTensor(1, d.cfg.Size, d.cfg.Size, 3)
+	c := d.cfg
+	for i := 0; i < c.Size*c.Size; i++ {
+		r, g, b := chip.Pix[3*i], chip.Pix[3*i+1], chip.Pix[3*i+2]
+		if c.BGR {
+			r, b = b, r
+		}
+		t.Data[3*i] = (float32(r) - c.Mean[0]) * c.Scale
+		t.Data[3*i+1] = (float32(g) - c.Mean[1]) * c.Scale
+		t.Data[3*i+2] = (float32(b) - c.Mean[2]) * c.Scale
+	}
+	return t, nil
+}
+
+// FivePoints reduces dlib's 68 landmarks (iBUG 300-W order) to the ArcFace
+// five: eye centres (mean of each eye's six points), nose tip, mouth corners.
+func FivePoints(f engine.Face) ([5]engine.PointF, error) {
+	var p [5]engine.PointF
+	if len(f.Landmarks) != 68 {
+		return p, engine.ErrNoLandmarks
+	}
+	mean := func(from, to int) engine.PointF {
+		var q engine.PointF
+		for _, l := range f.Landmarks[from:to] {
+			q.X += float64(l.X)
+			q.Y += float64(l.Y)
+		}
+		n := float64(to - from)
+		return engine.PointF{X: q.X / n, Y: q.Y / n}
+	}
+	pt := func(i int) engine.PointF {
+		return engine.PointF{X: float64(f.Landmarks[i].X), Y: float64(f.Landmarks[i].Y)}
+	}
+	p[0], p[1] = mean(36, 42), mean(42, 48)
+	p[2], p[3], p[4] = pt(30), pt(48), pt(54)
+	return p, nil
+}
+
+// Reference returns ArcFace5 for a size×size crop, zoomed about the crop
+// centre (zoom < 1 leaves more margin around the face).
+func Reference(size int, zoom float64) [5]engine.PointF {
+	k := float64(size) / 112
+	var out [5]engine.PointF
+	for i, p := range ArcFace5 {
+		out[i] = engine.PointF{X: (56 + (p.X-56)*zoom) * k, Y: (56 + (p.Y-56)*zoom) * k}
+	}
+	return out
+}
