@@ -179,25 +179,30 @@ type LoadedImage struct {
 // source has no image and is ErrImageType here; use DetectFaces for it.
 // Returns imageio errors, imagesrc errors or ErrImageType.
 func (core *Core) LoadImage(ctx context.Context, src ImageSource) (*LoadedImage, error) {
-	var raw []byte
+	raw, err := core.imageBytes(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	return core.decode(raw)
+}
+
+// imageBytes returns the encoded image of a BASE64, URL or bytes source.
+func (core *Core) imageBytes(ctx context.Context, src ImageSource) ([]byte, error) {
 	switch src.Kind {
 	case ImageBase64:
-		b, err := decodeBase64(src.Value, core.cfg.Image.MaxBytes)
-		if err != nil {
-			return nil, err
-		}
-		raw = b
+		return decodeBase64(src.Value, core.cfg.Image.MaxBytes)
 	case ImageURL:
-		b, err := core.fetcher.Fetch(ctx, strings.TrimSpace(src.Value))
-		if err != nil {
-			return nil, err
-		}
-		raw = b
+		return core.fetcher.Fetch(ctx, strings.TrimSpace(src.Value))
 	case ImageBytes:
-		raw = src.Bytes
-	default:
-		return nil, fmt.Errorf("%w: kind %d", ErrImageType, src.Kind)
+		if len(src.Bytes) == 0 {
+			return nil, imageio.ErrEmpty
+		}
+		return src.Bytes, nil
 	}
+	return nil, fmt.Errorf("%w: kind %d", ErrImageType, src.Kind)
+}
+
+func (core *Core) decode(raw []byte) (*LoadedImage, error) {
 	img, err := imageio.Decode(raw, core.cfg.Image)
 	if err != nil {
 		return nil, err
@@ -294,13 +299,19 @@ func (core *Core) DetectFaces(ctx context.Context, app string, src ImageSource, 
 		}
 		return &Detection{Faces: []Face{f}}, nil
 	}
+	// Downloads wait on the network, not the CPU: fetch before taking an
+	// analysis slot, then decode and analyse inside it.
+	raw, err := core.imageBytes(ctx, src)
+	if err != nil {
+		return nil, err
+	}
 	release, err := core.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 
-	img, err := core.LoadImage(ctx, src)
+	img, err := core.decode(raw)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"math"
 	"net/http"
 	"net/url"
 	"time"
@@ -65,7 +64,7 @@ func (d *Dialect) token(c *gin.Context) {
 		c.JSON(http.StatusUnauthorized, oauthError{"invalid_client", "unknown client id"})
 		return
 	}
-	app, tok, exp, err := d.core.IssueToken(c.Request.Context(), clientID, secret)
+	app, tok, _, err := d.core.IssueToken(c.Request.Context(), clientID, secret)
 	switch {
 	case errors.Is(err, server.ErrBadCredentials):
 		_ = c.Error(err)
@@ -82,7 +81,7 @@ func (d *Dialect) token(c *gin.Context) {
 		// session pair are opaque random values the SDKs store but never
 		// send back (BCE signing is not used once brain_all_scope is set).
 		RefreshToken:  randomHex(32),
-		ExpiresIn:     max(int64(math.Round(time.Until(exp).Seconds())), 0),
+		ExpiresIn:     int64(d.core.Config().TokenTTL / time.Second),
 		SessionKey:    randomHex(32),
 		AccessToken:   tok,
 		Scope:         tokenScope,
