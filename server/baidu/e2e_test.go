@@ -1,8 +1,11 @@
 package baidu_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -206,6 +209,54 @@ func TestRecognitionEndToEnd(t *testing.T) {
 			if res.UserList[0].Score >= lowestGenuine {
 				t.Errorf("stranger %s scores %.2f against %s, genuine pairs go down to %.2f",
 					name, res.UserList[0].Score, res.UserList[0].UserID, lowestGenuine)
+			}
+		}
+	})
+	t.Run("ConcurrentSearches", func(t *testing.T) {
+		// More requests than analysis slots and engine instances: all
+		// must be answered, each with its own right person.
+		type outcome struct {
+			name string
+			res  searchRes
+			err  error
+		}
+		images := map[string]string{}
+		for name := range probePhoto {
+			images[name] = b64(photo(t, probeOf(name)))
+		}
+		out := make(chan outcome)
+		n := 0
+		for round := range 2 {
+			for name := range probePhoto {
+				n++
+				go func() {
+					body, _ := json.Marshal(obj{"image": images[name], "image_type": "BASE64", "group_id_list": "idols", "match_threshold": 0})
+					resp, err := http.Post(e.base+v3+"/search?access_token="+e.token, "application/json", bytes.NewReader(body))
+					if err != nil {
+						out <- outcome{name: name, err: err}
+						return
+					}
+					defer resp.Body.Close()
+					var a struct {
+						ErrorCode int       `json:"error_code"`
+						Result    searchRes `json:"result"`
+					}
+					err = json.NewDecoder(resp.Body).Decode(&a)
+					if err == nil && a.ErrorCode != 0 {
+						err = fmt.Errorf("round %d: error_code %d", round, a.ErrorCode)
+					}
+					out <- outcome{name: name, res: a.Result, err: err}
+				}()
+			}
+		}
+		for range n {
+			o := <-out
+			if o.err != nil {
+				t.Errorf("%s: %v", o.name, o.err)
+				continue
+			}
+			if len(o.res.UserList) == 0 || o.res.UserList[0].UserID != o.name {
+				t.Errorf("%s: top hits %+v", o.name, o.res.UserList)
 			}
 		}
 	})

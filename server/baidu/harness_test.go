@@ -252,7 +252,8 @@ func (e *env) callAs(token, contentType, path string, body any) answer {
 	}
 	u := e.base + path
 	if token != "" {
-		u += "?access_token=" + url.QueryEscape(token)
+		// The PHP SDK adds its name and version next to the token.
+		u += "?access_token=" + url.QueryEscape(token) + "&aipSdk=php&aipSdkVersion=2_2_20"
 	}
 	resp, err := http.Post(u, contentType, bytes.NewReader(data))
 	if err != nil {
