@@ -1,0 +1,277 @@
+// Package ops serves the operator endpoints of `facekit serve`:
+// GET /metrics (Prometheus text format), GET /healthz (the process answers)
+// and GET /readyz (the engine works and the library is writable). It is a
+// server.Dialect; it must come first in server.Deps.Dialects so that its
+// request-counting middleware wraps the routes every later dialect adds.
+//
+// Metrics:
+//
+//	facekit_http_requests_total{method,endpoint,code}      counter
+//	facekit_http_request_duration_seconds{method,endpoint} histogram
+//	facekit_http_requests_in_flight                          gauge
+//	facekit_stage_duration_seconds{stage}                    histogram (analyze, search, enroll)
+//	facekit_engine_slots / facekit_engine_slots_busy         gauges (pool utilisation)
+//	facekit_library_faces                                    gauge
+//
+// endpoint is the route template (e.g. /rest/2.0/face/v3/detect), or
+// "unmatched" for unknown paths, so that scanners cannot blow up the
+// number of series.
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/store"
+)
+
+// Paths the dialect serves.
+const (
+	PathMetrics = "/metrics"
+	PathHealth  = "/healthz"
+	PathReady   = "/readyz"
+)
+
+// Check is one readiness check; nil means ready.
+type Check func(ctx context.Context) error
+
+// Config configures the operator endpoints. The zero value serves metrics
+// and health with no readiness checks (always ready).
+type Config struct {
+	// Checks are the readiness checks by name, e.g. "engine" and
+	// "library" (see EngineCheck and WritableCheck).
+	Checks map[string]Check
+	// CheckTimeout bounds each readiness check; default 5 s.
+	CheckTimeout time.Duration
+	// LibraryFaces returns the number of enrolled faces (e.g.
+	// sqlite.DB.Index().Len); nil leaves facekit_library_faces out.
+	LibraryFaces func() int
+}
+
+// Dialect serves the operator endpoints and collects the metrics. Create it
+// with New; it is safe for concurrent use.
+type Dialect struct {
+	cfg      Config
+	reg      *Registry
+	requests *CounterVec
+	latency  *HistogramVec
+	stages   *HistogramVec
+	inFlight atomic.Int64
+	slots    atomic.Int64
+	busy     atomic.Int64
+}
+
+// New returns the ops dialect.
+func New(cfg Config) *Dialect {
+	if cfg.CheckTimeout <= 0 {
+		cfg.CheckTimeout = 5 * time.Second
+	}
+	d := &Dialect{cfg: cfg, reg: NewRegistry()}
+	d.requests = d.reg.NewCounterVec("facekit_http_requests_total",
+		"HTTP requests by method, route and status code.", "method", "endpoint", "code")
+	d.latency = d.reg.NewHistogramVec("facekit_http_request_duration_seconds",
+		"HTTP request latency from the first byte read to the last byte written.", DefaultBuckets, "method", "endpoint")
+	d.reg.NewGaugeFunc("facekit_http_requests_in_flight", "HTTP requests being served.",
+		func() float64 { return float64(d.inFlight.Load()) })
+	d.stages = d.reg.NewHistogramVec("facekit_stage_duration_seconds",
+		"Time spent per processing stage: analyze (detect, landmarks, descriptors, including the wait for a native instance), search (1:N index), enroll (library write).",
+		DefaultBuckets, "stage")
+	d.reg.NewGaugeFunc("facekit_engine_slots", "Native engine instances (the pool size).",
+		func() float64 { return float64(d.slots.Load()) })
+	d.reg.NewGaugeFunc("facekit_engine_slots_busy", "Engine calls in progress (busy / slots is the pool utilisation).",
+		func() float64 { return float64(d.busy.Load()) })
+	if cfg.LibraryFaces != nil {
+		d.reg.NewGaugeFunc("facekit_library_faces", "Faces enrolled in the library (all applications).",
+			func() float64 { return float64(cfg.LibraryFaces()) })
+	}
+	return d
+}
+
+// Registry returns the dialect's registry (to add metrics or read them in tests).
+func (d *Dialect) Registry() *Registry { return d.reg }
+
+// Requests returns the request counter.
+func (d *Dialect) Requests() *CounterVec { return d.requests }
+
+// Name implements server.Dialect.
+func (d *Dialect) Name() string { return "ops" }
+
+// Owns implements server.Dialect; the dialect claims no unknown paths.
+func (d *Dialect) Owns(path string) bool { return false }
+
+// NotFound implements server.Dialect (never called: Owns is always false).
+func (d *Dialect) NotFound(c *gin.Context) { c.Status(http.StatusNotFound) }
+
+// Register implements server.Dialect. core may be nil (tests).
+func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+	r.Use(d.measure)
+	r.GET(PathMetrics, d.metrics)
+	r.GET(PathHealth, func(c *gin.Context) {
+		server.SetDialect(c, d.Name())
+		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	})
+	r.GET(PathReady, d.ready)
+}
+
+// measure counts and times every request that reaches the router.
+func (d *Dialect) measure(c *gin.Context) {
+	start := time.Now()
+	d.inFlight.Add(1)
+	defer d.inFlight.Add(-1)
+	c.Next()
+	endpoint := c.FullPath()
+	if endpoint == "" {
+		endpoint = "unmatched"
+	}
+	method := c.Request.Method
+	d.requests.Inc(method, endpoint, strconv.Itoa(c.Writer.Status()))
+	d.latency.Observe(time.Since(start).Seconds(), method, endpoint)
+}
+
+func (d *Dialect) metrics(c *gin.Context) {
+	server.SetDialect(c, d.Name())
+	c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	c.Status(http.StatusOK)
+	d.reg.WriteText(c.Writer)
+}
+
+// ready runs every check (in a stable order) and answers 200 when all pass,
+// else 503 with each failure.
+func (d *Dialect) ready(c *gin.Context) {
+	server.SetDialect(c, d.Name())
+	names := make([]string, 0, len(d.cfg.Checks))
+	for n := range d.cfg.Checks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	results := map[string]string{}
+	failed := ""
+	for _, n := range names {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d.cfg.CheckTimeout)
+		err := d.cfg.Checks[n](ctx)
+		cancel()
+		results[n] = ""
+		if err != nil {
+			results[n] = err.Error()
+			if failed == "" {
+				failed = n + ": " + err.Error()
+			}
+		}
+	}
+	if failed != "" {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": failed, "checks": results})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": results})
+}
+
+// ---- stage instrumentation ----
+
+// Engine wraps e so that every Analyze call is timed (stage "analyze") and
+// counted in the pool-utilisation gauges. Pass the result as
+// server.Deps.Engine.
+func (d *Dialect) Engine(e server.Engine) server.Engine {
+	d.slots.Store(int64(e.PoolSize()))
+	return &timedEngine{Engine: e, d: d}
+}
+
+type timedEngine struct {
+	server.Engine
+	d *Dialect
+}
+
+func (t *timedEngine) Analyze(ctx context.Context, img image.Image, opts engine.Options) ([]engine.Face, error) {
+	t.d.busy.Add(1)
+	defer t.d.busy.Add(-1)
+	start := time.Now()
+	faces, err := t.Engine.Analyze(ctx, img, opts)
+	t.d.stages.Observe(time.Since(start).Seconds(), "analyze")
+	return faces, err
+}
+
+// Searcher wraps s so that every search is timed (stage "search").
+func (d *Dialect) Searcher(s store.Searcher) store.Searcher { return &timedSearcher{s, d} }
+
+type timedSearcher struct {
+	store.Searcher
+	d *Dialect
+}
+
+func (t *timedSearcher) Search(ctx context.Context, app string, groups []string, probe store.Embedding, userID string, k int) ([]store.Candidate, error) {
+	start := time.Now()
+	c, err := t.Searcher.Search(ctx, app, groups, probe, userID, k)
+	t.d.stages.Observe(time.Since(start).Seconds(), "search")
+	return c, err
+}
+
+// Library wraps l so that every AddFace is timed (stage "enroll").
+func (d *Dialect) Library(l store.Library) store.Library { return &timedLibrary{l, d} }
+
+type timedLibrary struct {
+	store.Library
+	d *Dialect
+}
+
+func (t *timedLibrary) AddFace(ctx context.Context, app string, user store.User, face store.Face, action store.AddAction) (store.Face, error) {
+	start := time.Now()
+	f, err := t.Library.AddFace(ctx, app, user, face, action)
+	t.d.stages.Observe(time.Since(start).Seconds(), "enroll")
+	return f, err
+}
+
+// ---- readiness checks ----
+
+// EngineCheck proves the native engine works by analysing a small blank
+// image (a few milliseconds; it borrows one pool slot).
+func EngineCheck(e server.Engine) Check {
+	blank := image.NewGray(image.Rect(0, 0, 64, 64))
+	return func(ctx context.Context) error {
+		if e == nil || e.PoolSize() <= 0 {
+			return errors.New("engine not loaded")
+		}
+		if _, err := e.Analyze(ctx, blank, engine.Options{}); err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		return nil
+	}
+}
+
+// WritableCheck reports whether the database file and its directory can be
+// written: it creates, syncs and removes a probe file next to the database
+// (SQLite needs the directory for its journal) and opens the file for
+// writing. A read-only mount or a full disk fails it.
+func WritableCheck(dbPath string) Check {
+	return func(ctx context.Context) error {
+		dir := filepath.Dir(dbPath)
+		f, err := os.CreateTemp(dir, ".facekit-ready-*")
+		if err != nil {
+			return fmt.Errorf("library directory not writable: %w", err)
+		}
+		name := f.Name()
+		_, werr := f.Write([]byte("ok"))
+		serr := f.Sync()
+		f.Close()
+		os.Remove(name)
+		if err := errors.Join(werr, serr); err != nil {
+			return fmt.Errorf("library directory not writable: %w", err)
+		}
+		db, err := os.OpenFile(dbPath, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("library not writable: %w", err)
+		}
+		return db.Close()
+	}
+}
