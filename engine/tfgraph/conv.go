@@ -276,10 +276,16 @@ func parallelFor(workers, chunks int, body func(worker, chunk int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var failure atomic.Value // first panic of a worker, re-raised by the caller
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					failure.CompareAndSwap(nil, fmt.Sprint(p))
+				}
+			}()
 			for {
 				c := int(next.Add(1)) - 1
 				if c >= chunks {
@@ -290,6 +296,11 @@ func parallelFor(workers, chunks int, body func(worker, chunk int)) {
 		}(w)
 	}
 	wg.Wait()
+	// A panic in a worker goroutine would kill the process; hand it to the
+	// calling goroutine, where Run turns it into an error.
+	if p := failure.Load(); p != nil {
+		panic(p)
+	}
 }
 
 // parallelMinWork is roughly how many multiply-adds a chunk of work should
@@ -342,6 +353,9 @@ func (c *convOp) run(rc *runCtx, in []*value) (*value, error) {
 	}
 	nb, h, w, ci := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
 	kh, kw, fci, co := f.shape[0], f.shape[1], f.shape[2], f.shape[3]
+	if kh < 1 || kw < 1 {
+		return nil, fmt.Errorf("%w: empty filter %v", ErrShape, f.shape)
+	}
 	if fci != ci {
 		return nil, fmt.Errorf("%w: input has %d channels, filter %v wants %d", ErrShape, ci, f.shape, fci)
 	}
@@ -368,7 +382,7 @@ func (c *convOp) run(rc *runCtx, in []*value) (*value, error) {
 		g.padTop == 0 && g.padLeft == 0 && g.oh == h && g.ow == w
 
 	// Chunks of output rows small enough that the im2col block stays in L2.
-	rows := max(2, min(512, (48<<10)/k)) &^ 1
+	rows := max(2, min(512, (48<<10)/max(k, 1))) &^ 1
 	if work := rows * k * co; work < parallelMinWork && rc.workers > 1 {
 		rows = max(rows, (parallelMinWork/max(k*co, 1))&^1)
 	}
@@ -475,6 +489,9 @@ func (d *depthwiseOp) run(rc *runCtx, in []*value) (*value, error) {
 	}
 	nb, h, w, ci := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
 	kh, kw, fci, mult := f.shape[0], f.shape[1], f.shape[2], f.shape[3]
+	if kh < 1 || kw < 1 {
+		return nil, fmt.Errorf("%w: empty filter %v", ErrShape, f.shape)
+	}
 	if fci != ci {
 		return nil, fmt.Errorf("%w: input has %d channels, filter %v wants %d", ErrShape, ci, f.shape, fci)
 	}

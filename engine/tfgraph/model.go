@@ -26,6 +26,9 @@ var (
 	ErrUnknownOutput = errors.New("tfgraph: unknown output")
 	// ErrShape means a kernel met tensors whose shapes do not fit together.
 	ErrShape = errors.New("tfgraph: shape mismatch")
+	// ErrInternal means a kernel failed in a way its checks did not foresee
+	// (a bug or a graph malformed beyond what Load validates).
+	ErrInternal = errors.New("tfgraph: internal error")
 )
 
 // Input describes one placeholder of the graph.
@@ -355,7 +358,19 @@ func (m *Model) Run(inputs map[string]*Tensor, outputs ...string) (map[string]*T
 	return m.run(&runCtx{workers: runtime.GOMAXPROCS(0)}, inputs, outputs)
 }
 
-func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (map[string]*Tensor, error) {
+func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (result map[string]*Tensor, err error) {
+	// Kernels check shapes, but a graph can be malformed in ways no check
+	// anticipates; a server must get an error, not a crash.
+	current := -1
+	defer func() {
+		if p := recover(); p != nil {
+			name, op := "", ""
+			if current >= 0 {
+				name, op = m.nodes[current].name, m.nodes[current].op
+			}
+			result, err = nil, fmt.Errorf("%w: node %q (%s): %v", ErrInternal, name, op, p)
+		}
+	}()
 	if len(outputs) == 0 {
 		for _, o := range m.outputs {
 			outputs = append(outputs, o.Name)
@@ -436,6 +451,7 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (ma
 			for _, j := range n.inputs {
 				args = append(args, vals[j])
 			}
+			current = k
 			var start time.Time
 			if rc.trace != nil {
 				start = time.Now()

@@ -40,12 +40,10 @@ func decodeWeights(groups []manifestGroup, readPath func(string) ([]byte, error)
 // bytes it used. Quantized weights are expanded to float32 here, once, so
 // kernels only ever see float32 or int32.
 func decodeWeight(w weightJSON, b []byte) (*value, int, error) {
-	for _, d := range w.Shape {
-		if d < 0 {
-			return nil, 0, fmt.Errorf("negative dimension in shape %v", w.Shape)
-		}
+	n, err := checkedElements(w.Shape)
+	if err != nil {
+		return nil, 0, err
 	}
-	n := numElements(w.Shape)
 	shape := append([]int{}, w.Shape...)
 	isInt := false
 	switch w.Dtype {
@@ -59,7 +57,6 @@ func decodeWeight(w weightJSON, b []byte) (*value, int, error) {
 	var f []float32
 	var used int
 	if q := w.Quantization; q != nil {
-		var err error
 		f, used, err = dequantize(q, b, n)
 		if err != nil {
 			return nil, 0, err
@@ -95,6 +92,14 @@ func decodeWeight(w weightJSON, b []byte) (*value, int, error) {
 // dequantize expands n quantized values: affine uint8/uint16 (q*scale + min)
 // or IEEE half floats.
 func dequantize(q *quantizationJSON, b []byte, n int) ([]float32, int, error) {
+	width := map[string]int{"uint8": 1, "uint16": 2, "float16": 2}[q.Dtype]
+	if width == 0 {
+		return nil, 0, fmt.Errorf("unsupported quantization dtype %q", q.Dtype)
+	}
+	// Check the length before allocating: a bogus shape must not cost memory.
+	if len(b) < width*n {
+		return nil, 0, fmt.Errorf("needs %d bytes, %d left", width*n, len(b))
+	}
 	out := make([]float32, n)
 	switch q.Dtype {
 	case "uint8", "uint16":
@@ -162,12 +167,13 @@ func decodeInlineTensor(t *tensorJSON) (*value, error) {
 	if shape == nil {
 		shape = []int{}
 	}
-	for _, d := range shape {
-		if d < 0 {
-			return nil, fmt.Errorf("negative dimension in shape %v", shape)
-		}
+	n, err := checkedElements(shape)
+	if err != nil {
+		return nil, err
 	}
-	n := numElements(shape)
+	if len(t.TensorContent) > 0 && len(t.TensorContent) != 4*n {
+		return nil, fmt.Errorf("tensorContent has %d bytes, shape %v needs %d", len(t.TensorContent), shape, 4*n)
+	}
 	switch t.Dtype {
 	case "DT_FLOAT":
 		f := make([]float32, n)
@@ -204,6 +210,28 @@ func decodeInlineTensor(t *tensorJSON) (*value, error) {
 	default:
 		return nil, fmt.Errorf("unsupported inline tensor dtype %q", t.Dtype)
 	}
+}
+
+// maxElements caps one constant at 256 MiB of float32: far above any face
+// model (the largest weight in the mirror has 1M elements), low enough that
+// a corrupt shape fails cleanly instead of exhausting memory.
+const maxElements = 1 << 26
+
+// checkedElements is numElements for shapes read from a file: no negative
+// dimensions and no product beyond maxElements (checked per step, so it
+// cannot overflow).
+func checkedElements(shape []int) (int, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+		}
+		if d > 0 && n > maxElements/d {
+			return 0, fmt.Errorf("shape %v exceeds %d elements", shape, maxElements)
+		}
+		n *= d
+	}
+	return n, nil
 }
 
 // splat copies have values into n slots; a shorter list repeats its last
