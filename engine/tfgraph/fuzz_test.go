@@ -73,7 +73,7 @@ func FuzzKernels(f *testing.F) {
 			}
 			pad := []string{"SAME", "VALID", "EXPLICIT"}[int(masks)%3]
 			a = attrs{"padding": sAttr(pad), "strides": iList(1, int(stride), int(stride), 1),
-				"dilations": iList(1, 1+int(masks>>4)%3, 1+int(masks>>6)%2, 1),
+				"dilations":         iList(1, 1+int(masks>>4)%3, 1+int(masks>>6)%2, 1),
 				"explicit_paddings": iList(0, 0, int(b)%3, int(e)%3, int(s)%3, 1, 0, 0)}
 			in = []*value{x, patterned(int(kh), int(kw), int(c), 1+int(masks)%3)}
 		case 2:
