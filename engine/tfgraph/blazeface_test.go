@@ -15,7 +15,7 @@ func TestBlazefaceFindsTheFace(t *testing.T) {
 	m := MustLoad(t, "blazeface")
 	img := loadJPEG(t, "faces/jimin.jpg")
 	crop := image.Rect(500, 0, 1400, 900)
-	out, err := m.Run(map[string]*Tensor{"input": faceTensor(img, crop, 256, false, signed)})
+	out, err := m.Run(map[string]*Tensor{"input": ImageTensor(img, crop, 256, false, RangeSigned)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,9 +39,10 @@
 // Read from the graphs and checked by this package's tests on real photos
 // (semantics_test.go, blazeface_test.go). "Verified" means a test fails if
 // the normalisation or output order is wrong; "from the graph" means only
-// the names and shapes say so. Pixel ranges: 0..1 is v/255, -1..1 is
-// v/127.5-1, 0..255 is the raw byte value; RGB order; gray is BT.601 luma.
-// Batch is the first axis (N, usually 1).
+// the names and shapes say so. Pixel ranges: 0..1 is v/255 (Range01), -1..1
+// is v/127.5-1 (RangeSigned), 0..255 is the raw byte value (Range255); RGB
+// order; gray is BT.601 luma. ImageTensor builds such an input from a face
+// box of an image.Image. Batch is the first axis (N, usually 1).
 //
 //	model          input (name, shape)                  pixels          outputs (node name: shape, meaning)
 //	age            input_1 [N,64,64,3]                  RGB 0..255      Identity [N,1]: age in years (SSR-Net). Verified: 28 on a

@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"golang.org/x/image/draw"
 )
 
 // testdataDir finds the shared test photos: $FACEKIT_TESTDATA, else
@@ -41,39 +39,20 @@ func loadJPEG(tb testing.TB, rel string) image.Image {
 	return img
 }
 
-// pixelScale maps an 8-bit channel value v to lo + v*(hi-lo)/255.
-type pixelScale struct{ lo, hi float32 }
-
-var (
-	unit      = pixelScale{0, 1}
-	signed    = pixelScale{-1, 1}
-	byteRange = pixelScale{0, 255}
-)
-
-// faceTensor crops r from img, resizes it bilinearly to size×size and
-// returns a [1,size,size,3] RGB tensor, or [1,size,size,1] with gray (ITU-R
-// BT.601 luma) when gray is set.
-func faceTensor(img image.Image, r image.Rectangle, size int, gray bool, s pixelScale) *Tensor {
-	dst := image.NewRGBA(image.Rect(0, 0, size, size))
-	draw.BiLinear.Scale(dst, dst.Bounds(), img, r, draw.Src, nil)
-	ch := 3
-	if gray {
-		ch = 1
+func TestImageTensor(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	for i := 0; i < 16; i++ {
+		copy(img.Pix[4*i:], []byte{255, 0, 51, 255})
 	}
-	t := NewTensor(1, size, size, ch)
-	k := (s.hi - s.lo) / 255
-	for i := 0; i < size*size; i++ {
-		p := dst.Pix[4*i : 4*i+3]
-		if gray {
-			y := 0.299*float32(p[0]) + 0.587*float32(p[1]) + 0.114*float32(p[2])
-			t.Data[i] = s.lo + y*k
-			continue
-		}
-		for c := 0; c < 3; c++ {
-			t.Data[3*i+c] = s.lo + float32(p[c])*k
-		}
+	rgb := ImageTensor(img, img.Bounds(), 2, false, RangeSigned)
+	if !sameShape(rgb.Shape, []int{1, 2, 2, 3}) || !closeAll(rgb.Data[:3], []float32{1, -1, -0.6}, 1e-6) {
+		t.Fatalf("RGB tensor %v %v", rgb.Shape, rgb.Data[:3])
 	}
-	return t
+	gray := ImageTensor(img, img.Bounds(), 2, true, Range255)
+	want := float32(0.299*255 + 0.114*51)
+	if !sameShape(gray.Shape, []int{1, 2, 2, 1}) || !closeAll(gray.Data, []float32{want, want, want, want}, 1e-3) {
+		t.Fatalf("gray tensor %v %v, want %v", gray.Shape, gray.Data, want)
+	}
 }
 
 // jiminFace is the face box of faces/jimin.jpg (a smiling young woman),

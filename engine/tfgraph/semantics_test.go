@@ -14,12 +14,12 @@ import (
 // the output order documented there. faces/jimin.jpg shows a smiling young
 // woman (born 1991, photographed around 2015).
 
-func runFace(t *testing.T, name string, gray bool, s pixelScale) map[string]*Tensor {
+func runFace(t *testing.T, name string, gray bool, s PixelRange) map[string]*Tensor {
 	t.Helper()
 	m := MustLoad(t, name)
 	img := loadJPEG(t, "faces/jimin.jpg")
 	in := m.Inputs()[0]
-	out, err := m.Run(map[string]*Tensor{in.Name: faceTensor(img, jiminFace, in.Shape[1], gray, s)})
+	out, err := m.Run(map[string]*Tensor{in.Name: ImageTensor(img, jiminFace, in.Shape[1], gray, s)})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -54,7 +54,7 @@ func requireDistribution(t *testing.T, what string, d []float32, n int) {
 }
 
 func TestEmotionSmilingFaceIsHappy(t *testing.T) {
-	p := runFace(t, "emotion", true, signed)["Identity"].Data
+	p := runFace(t, "emotion", true, RangeSigned)["Identity"].Data
 	requireDistribution(t, "emotion", p, 7)
 	if got := emotionLabels[argmax(p)]; got != "happy" {
 		t.Fatalf("top emotion %q (%v), want happy", got, p)
@@ -62,7 +62,7 @@ func TestEmotionSmilingFaceIsHappy(t *testing.T) {
 }
 
 func TestGenderOnFemaleFace(t *testing.T) {
-	p := runFace(t, "gender", true, signed)["Identity"].Data
+	p := runFace(t, "gender", true, RangeSigned)["Identity"].Data
 	requireDistribution(t, "gender", p, 2)
 	if p[0] < 0.5 {
 		t.Fatalf("P(female) = %v, want > 0.5", p[0])
@@ -70,14 +70,14 @@ func TestGenderOnFemaleFace(t *testing.T) {
 }
 
 func TestAgeInPlausibleRange(t *testing.T) {
-	age := runFace(t, "age", false, byteRange)["Identity"].Data
+	age := runFace(t, "age", false, Range255)["Identity"].Data
 	if len(age) != 1 || age[0] < 15 || age[0] > 45 {
 		t.Fatalf("age = %v, want one value in [15,45] for a woman in her twenties", age)
 	}
 }
 
 func TestGear(t *testing.T) {
-	out := runFace(t, "gear", false, unit)
+	out := runFace(t, "gear", false, Range01)
 	age, gender, race := out["Identity"].Data, out["Identity_1"].Data, out["Identity_2"].Data
 	requireDistribution(t, "gear age", age, 7)
 	requireDistribution(t, "gear gender", gender, 2)
@@ -91,7 +91,7 @@ func TestGear(t *testing.T) {
 }
 
 func TestFaceresAgeAndGender(t *testing.T) {
-	out := runFace(t, "faceres", false, byteRange)
+	out := runFace(t, "faceres", false, Range255)
 	p := out["age_pred/Softmax"].Data
 	requireDistribution(t, "faceres age", p, 100)
 	var age float64
@@ -110,7 +110,7 @@ func TestFaceresAgeAndGender(t *testing.T) {
 }
 
 func TestFacemeshOnFaceCrop(t *testing.T) {
-	out := runFace(t, "facemesh", false, unit)
+	out := runFace(t, "facemesh", false, Range01)
 	if flag := out["Identity_1"].Data[0]; flag < 0.9 {
 		t.Errorf("face flag %v on a face crop, want > 0.9", flag)
 	}
@@ -126,7 +126,7 @@ func TestFacemeshOnFaceCrop(t *testing.T) {
 }
 
 func TestAntispoofScoreInRange(t *testing.T) {
-	s := runFace(t, "antispoof", false, unit)["Identity"].Data
+	s := runFace(t, "antispoof", false, Range01)["Identity"].Data
 	if len(s) != 1 || s[0] < 0 || s[0] > 1 {
 		t.Fatalf("antispoof = %v, want one value in [0,1]", s)
 	}
@@ -178,7 +178,7 @@ func TestLivenessSeparatesPrintAttacks(t *testing.T) {
 		imgs, _ := nuaaCrops(t, kind, 8)
 		var s []float64
 		for _, img := range imgs {
-			out, err := m.Run(map[string]*Tensor{"conv2d_1_input": faceTensor(img, img.Bounds(), 32, false, unit)})
+			out, err := m.Run(map[string]*Tensor{"conv2d_1_input": ImageTensor(img, img.Bounds(), 32, false, Range01)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,11 +205,11 @@ func TestDescriptorsSeparatePeople(t *testing.T) {
 	imgs, who := nuaaCrops(t, "live", 20)
 	tests := []struct {
 		model, output string
-		scale         pixelScale
+		scale         PixelRange
 		minAUC        float64 // measured on these crops: see the log line
 	}{
-		{"faceres", "global_pooling/Mean", byteRange, 0.85},
-		{"mobileface", "batchnorm0/add_1", byteRange, 0.65},
+		{"faceres", "global_pooling/Mean", Range255, 0.85},
+		{"mobileface", "batchnorm0/add_1", Range255, 0.65},
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
@@ -217,7 +217,7 @@ func TestDescriptorsSeparatePeople(t *testing.T) {
 			in := m.Inputs()[0]
 			emb := make([][]float32, len(imgs))
 			for i, img := range imgs {
-				out, err := m.Run(map[string]*Tensor{in.Name: faceTensor(img, img.Bounds(), in.Shape[1], false, tt.scale)}, tt.output)
+				out, err := m.Run(map[string]*Tensor{in.Name: ImageTensor(img, img.Bounds(), in.Shape[1], false, tt.scale)}, tt.output)
 				if err != nil {
 					t.Fatal(err)
 				}
