@@ -72,9 +72,10 @@
 //	                                                                    [N,5]: white, black, asian, indian, other (UTKFace order).
 //	                                                                    Verified: female and asian on an Asian woman; 0..255 saturates.
 //	gender         input_1 [N,64,64,1]                  gray -1..1      Identity [N,2]: softmax female, male. Verified: female.
-//	iris           input_1 [N,64,64,3]                  RGB 0..1        Identity [N,1,1,228]: 71 eye contour and brow points then 5 iris
-//	                                                                    points, (x,y,z) each, in input pixels (from the graph: a concat
-//	                                                                    of conv_eyes_contours_and_brows and conv_iris). Not verified.
+//	iris           input_1 [N,64,64,3]                  RGB 0..1        Identity [N,1,1,228]: 71 eye contour and brow points, then the
+//	                                                                    iris centre and 4 rim points, (x,y,z) each, in input pixels (a
+//	                                                                    concat of conv_eyes_contours_and_brows and conv_iris). Verified:
+//	                                                                    centre on the pupil of an eye crop; 0..255 diverges.
 //	liveness       conv2d_1_input [N,32,32,3]           RGB 0..1        Identity (activation_6) [N,2]: softmax, [0] = live. Verified
 //	                                                                    weakly: AUC 0.73 live vs print on NUAA (0.53–0.64 with other
 //	                                                                    ranges or BGR).

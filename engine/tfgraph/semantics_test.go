@@ -255,3 +255,34 @@ func cosine(a, b []float32) float64 {
 
 // emotionLabels is the FER-2013 class order of the emotion model.
 var emotionLabels = []string{"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+
+// TestIrisOnEyeCrop: on a 120×120 crop around the left eye of
+// faces/jimin.jpg the pupil is at about (35,29) of the 64×64 input (by eye).
+// The last 5 of the 76 (x,y,z) points are the iris centre and 4 points on
+// its rim.
+func TestIrisOnEyeCrop(t *testing.T) {
+	m := MustLoad(t, "iris")
+	img := loadJPEG(t, "faces/jimin.jpg")
+	out, err := m.Run(map[string]*Tensor{"input_1": ImageTensor(img, image.Rect(856, 312, 976, 432), 64, false, Range01)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := out["Identity"].Data
+	if len(d) != 228 {
+		t.Fatalf("%d values, want 228", len(d))
+	}
+	cx, cy := float64(d[213]), float64(d[214])
+	if math.Hypot(cx-35, cy-29) > 6 {
+		t.Errorf("iris centre (%.1f,%.1f), want near (35,29)", cx, cy)
+	}
+	for p := 72; p < 76; p++ {
+		if r := math.Hypot(float64(d[3*p])-cx, float64(d[3*p+1])-cy); r < 2 || r > 12 {
+			t.Errorf("iris rim point %d at radius %.1f, want 2..12", p, r)
+		}
+	}
+	for p := 0; p < 71; p++ {
+		if x, y := d[3*p], d[3*p+1]; x < 0 || x > 64 || y < 0 || y > 64 {
+			t.Errorf("eye contour point %d at (%v,%v), outside the crop", p, x, y)
+		}
+	}
+}
