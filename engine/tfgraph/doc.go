@@ -46,7 +46,8 @@
 //
 //	model          input (name, shape)                  pixels          outputs (node name: shape, meaning)
 //	age            input_1 [N,64,64,3]                  RGB 0..255      Identity [N,1]: age in years (SSR-Net). Verified: 28 on a
-//	                                                                    woman of about 24; at 0..1 the output hardly depends on the image.
+//	                                                                    woman of about 24. At 0..1 the output hardly depends on the
+//	                                                                    image (33.4–33.6 for that face and for a synthetic pattern).
 //	antispoof      conv2d_input [N,128,128,3]           RGB 0..1        Identity [N,1]: sigmoid score, treated as "real" by the human
 //	                                                                    project. Not verified: on NUAA print attacks it does not separate
 //	                                                                    live from print (AUC ≈ 0.5); at 0..255 it saturates to 1.
@@ -56,7 +57,10 @@
 //	                                                                    centre offset, size, then 6 keypoints, in input pixels relative
 //	                                                                    to the anchor centre. Verified: best anchor lands on the face.
 //	emotion        input_1 [N,64,64,1]                  gray -1..1      Identity [N,7]: softmax over angry, disgust, fear, happy, sad,
-//	                                                                    surprise, neutral (FER-2013). Verified: happy on a smiling face.
+//	                                                                    surprise, neutral (FER-2013). Verified: happy (0.94) on a
+//	                                                                    smiling face. The range is the training code's (oarriaga
+//	                                                                    face_classification); 0..1 also gives happy, so the test does
+//	                                                                    not pin it.
 //	facemesh       input_1 [N,192,192,3]                RGB 0..1        Identity_2 (output_mesh) [N,1404]: 468 landmarks (x,y,z), x and y
 //	                                                                    in input pixels; Identity_1 (output_faceflag) [N,1]: face
 //	                                                                    presence probability; Identity (output_contours) [N,266].
@@ -71,7 +75,8 @@
 //	                                                                    (gender_output) [N,2]: male, female; Identity_2 (race_output)
 //	                                                                    [N,5]: white, black, asian, indian, other (UTKFace order).
 //	                                                                    Verified: female and asian on an Asian woman; 0..255 saturates.
-//	gender         input_1 [N,64,64,1]                  gray -1..1      Identity [N,2]: softmax female, male. Verified: female.
+//	gender         input_1 [N,64,64,1]                  gray -1..1      Identity [N,2]: softmax female, male. Verified: female (0.94);
+//	                                                                    range as for emotion (0..1 gives 0.86, not pinned).
 //	iris           input_1 [N,64,64,3]                  RGB 0..1        Identity [N,1,1,228]: 71 eye contour and brow points, then the
 //	                                                                    iris centre and 4 rim points, (x,y,z) each, in input pixels (a
 //	                                                                    concat of conv_eyes_contours_and_brows and conv_iris). Verified:
