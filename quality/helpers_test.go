@@ -202,4 +202,3 @@ func iou(a, b image.Rectangle) float64 {
 	}
 	return ia / u
 }
-
