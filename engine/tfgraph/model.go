@@ -353,7 +353,9 @@ func (m *Model) resolve(name string) (int, bool) {
 // outputs keyed as requested. Outputs may be node names or signature keys;
 // with none requested, Run computes all of Outputs() keyed by Output.Name.
 // Only the nodes the outputs depend on are executed. Big kernels spread over
-// GOMAXPROCS goroutines.
+// GOMAXPROCS goroutines. Returned tensors are fresh copies the caller owns;
+// int32 outputs (shapes, indices) come back converted to float32. Run never
+// modifies the input tensors.
 func (m *Model) Run(inputs map[string]*Tensor, outputs ...string) (map[string]*Tensor, error) {
 	return m.run(&runCtx{workers: runtime.GOMAXPROCS(0)}, inputs, outputs)
 }

@@ -1,9 +1,5 @@
 package tfgraph
 
-import (
-	"fmt"
-)
-
 // Tensor is a dense float32 tensor in row-major order. Image tensors use TF's
 // NHWC layout. Callers may build one with a literal as long as len(Data)
 // equals the product of Shape; Run checks that before using it.
@@ -20,15 +16,9 @@ func NewTensor(shape ...int) *Tensor {
 // Len returns the number of elements the shape describes.
 func (t *Tensor) Len() int { return numElements(t.Shape) }
 
-// IntTensor is a dense int32 tensor. Graphs use them for shapes, axes,
-// paddings and slice bounds.
-type IntTensor struct {
-	Shape []int
-	Data  []int32
-}
-
 // value is what flows along a graph edge during Run: either float32 data or
-// int32 data (never both). Keeping one internal type lets kernels accept
+// int32 data (never both). Int data carries shapes, axes, paddings and slice
+// bounds; Run hands int outputs to callers converted to float32. Keeping one internal type lets kernels accept
 // whichever their inputs carry without an interface type switch per element.
 type value struct {
 	shape []int
@@ -88,5 +78,3 @@ func sameShape(a, b []int) bool {
 	}
 	return true
 }
-
-func shapeString(s []int) string { return fmt.Sprint(s) }
