@@ -535,7 +535,9 @@ func TestAccountErrors(t *testing.T) {
 		if err := e.db.SetAppLimits(context.Background(), e.appID, 1, 0); err != nil {
 			t.Fatal(err)
 		}
-		f := form{person(idUnknown, nameJimin), photo(t, "jimin2.jpg")}
+		// A request that fails validation right after admission is cheap,
+		// so the calls land within one second even on a loaded machine.
+		f := form{person("123", nameJimin), nil}
 		limited := false
 		for i := 0; i < 5 && !limited; i++ {
 			r := e.post(f)

@@ -415,9 +415,11 @@ func TestLimits(t *testing.T) {
 		if err := e.db.SetAppLimits(context.Background(), e.appRowID, 1, 0); err != nil {
 			t.Fatal(err)
 		}
+		// Requests that fail validation right after admission are cheap,
+		// so the calls land within one second even on a loaded machine.
 		limited := false
 		for i := 0; i < 5 && !limited; i++ {
-			limited = e.postMultipart(e.sign(), f, photo(t, matchSelfie)).Code == tencent.CodeTooFrequent
+			limited = e.postMultipart(e.sign(), fields("123", nameJimin), nil).Code == tencent.CodeTooFrequent
 		}
 		if !limited {
 			t.Fatal("5 calls in a row at 1 QPS were all admitted")
