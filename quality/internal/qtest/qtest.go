@@ -105,7 +105,7 @@ var (
 
 // MaxSide bounds the test photos' longer side: the originals are up to
 // 4000 px, which only slows detection down, while at 1024 px every face is
-// still 87 px or larger.
+// still 73 px or larger.
 const MaxSide = 1024
 
 // Photos decodes, shrinks to MaxSide and detects every single-face photo
