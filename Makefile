@@ -42,8 +42,11 @@ test-short:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./engine/imageio
 
+# The benchmark suite (facekit vs raw dlib per stage, 1->all-core scaling,
+# 1:N search at 10k/100k/1M, HTTP load): writes docs/benchmarks.md. Knobs
+# are documented in scripts/bench.sh; Go microbenchmarks: go test -bench.
 bench: models
-	$(GO) test -run '^$$' -bench . -benchmem ./engine/... ./store/...
+	scripts/bench.sh
 
 clean:
 	rm -rf bin

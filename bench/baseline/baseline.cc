@@ -13,6 +13,8 @@
 // Output is one "key value" pair per line so scripts/bench.sh can parse it.
 // Built by bench/baseline/build.sh with g++ and pkg-config dlib-1, never by
 // go build.
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -145,7 +147,12 @@ int main(int argc, char **argv) {
   if (iters < 1 || threads < 0) return usage();
   // Matrix products on the calling thread only, as in facekit: parallelism
   // comes from running several pipelines, not from BLAS threads.
+  // OpenBLAS has read the variable at load time already, so also set it
+  // directly when the BLAS is OpenBLAS (facekit's engine does the same).
   setenv("OPENBLAS_NUM_THREADS", "1", 0);
+  using set_threads_fn = void (*)(int);
+  if (auto set_threads = reinterpret_cast<set_threads_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_threads(1);
   try {
     std::ifstream f(image_path, std::ios::binary);
     std::vector<unsigned char> jpeg((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

@@ -246,6 +246,7 @@ func runAccuracy(modelDir, dir string, maxSide int) error {
 	defer e.Close()
 	ctx := context.Background()
 	var full, found, extra, photos int
+	var lost []string // photo:count of faces the downscaled run missed
 	var iouSum, distMax, cpuFull, cpuSmall float64
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -271,6 +272,7 @@ func runAccuracy(modelDir, dir string, maxSide int) error {
 		cpuSmall += float64(cputime.Nanos()-t1) / 1e6
 		full += len(a)
 		used := make([]bool, len(b))
+		missed := 0
 		for _, fa := range a {
 			bi, best := -1, 0.0
 			for j, fb := range b {
@@ -283,7 +285,12 @@ func runAccuracy(modelDir, dir string, maxSide int) error {
 				found++
 				iouSum += best
 				distMax = max(distMax, engine.Distance(fa.Descriptor, b[bi].Descriptor))
+			} else {
+				missed++
 			}
+		}
+		if missed > 0 {
+			lost = append(lost, fmt.Sprintf("%s:%d", filepath.Base(p), missed))
 		}
 		for _, u := range used {
 			if !u {
@@ -291,8 +298,13 @@ func runAccuracy(modelDir, dir string, maxSide int) error {
 			}
 		}
 	}
-	fmt.Printf("photos %d\nmax_side %d\nfaces_full %d\nfaces_kept %d\nfaces_extra %d\nmean_iou %.3f\nmax_descriptor_distance %.4f\ncpu_ms_full %.1f\ncpu_ms_downscaled %.1f\n",
-		photos, maxSide, full, found, extra, iouSum/float64(max(found, 1)), distMax, cpuFull/float64(photos), cpuSmall/float64(photos))
+	lostList := "-"
+	if len(lost) > 0 {
+		lostList = strings.Join(lost, ",")
+	}
+	fmt.Printf("photos %d\nmax_side %d\nfaces_full %d\nfaces_kept %d\nfaces_extra %d\nmean_iou %.3f\nmax_descriptor_distance %.4f\ncpu_ms_full %.1f\ncpu_ms_downscaled %.1f\nlost %s\n",
+		photos, maxSide, full, found, extra, iouSum/float64(max(found, 1)), distMax, cpuFull/float64(photos), cpuSmall/float64(photos),
+		lostList)
 	return nil
 }
 
