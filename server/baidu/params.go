@@ -3,6 +3,7 @@ package baidu
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -126,7 +127,7 @@ func (p params) floatIn(name string, def, lo, hi float64, code int) (float64, er
 		return def, err
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || f < lo || f > hi {
+	if err != nil || math.IsNaN(f) || f < lo || f > hi {
 		return 0, errCode(code, nil)
 	}
 	return f, nil

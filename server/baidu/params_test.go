@@ -99,6 +99,10 @@ func TestParams(t *testing.T) {
 			_, err := p(`{"max_face_num":"10"}`).intIn("max_face_num", 1, 1, 10, CodeMaxFaceNumFormat)
 			return err
 		}, 0},
+		{"ThresholdNaN", func() error {
+			_, err := p(`{"match_threshold":"NaN"}`).floatIn("match_threshold", 80, 0, 100, CodeThresholdFormat)
+			return err
+		}, CodeThresholdFormat},
 		{"ThresholdTooHigh", func() error {
 			_, err := p(`{"match_threshold":101}`).floatIn("match_threshold", 80, 0, 100, CodeThresholdFormat)
 			return err
@@ -148,6 +152,38 @@ func TestParams(t *testing.T) {
 		s, ok, err := p(`{"n":12.5}`).str("n", 0)
 		if err != nil || !ok || s != "12.5" {
 			t.Fatalf("str = %q %v %v", s, ok, err)
+		}
+	})
+}
+
+// FuzzParseBody checks that no body, however malformed, panics the parser
+// or the parameter readers, and that every failure is a Baidu error.
+func FuzzParseBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"image":"x","image_type":"BASE64","max_face_num":3}`,
+		`[{"image":"a","image_type":"URL"},{"image":"b"}]`,
+		`group_id=g1&start=0&length=10`,
+		`{"group_id_list":"a,b","match_threshold":1e400}`,
+		`{"face_field":["x"]}`, `[null]`, `{`, `%zz`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := parseBody(body)
+		if err != nil {
+			if _, known := toError(err); !known {
+				t.Fatalf("unmapped error %v", err)
+			}
+			return
+		}
+		for _, p := range append(req.list, req.obj) {
+			p.image("image", "image_type", "")
+			p.intIn("max_face_num", 1, 1, 10, CodeMaxFaceNumFormat)
+			p.floatIn("match_threshold", 80, 0, 100, CodeThresholdFormat)
+			p.groupList()
+			p.faceFields()
+			p.controls("")
+			p.id("group_id", CodeGroupIDFormat)
 		}
 	})
 }
