@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -516,4 +519,43 @@ func TestPersonVerify(t *testing.T) {
 	if mj.VerifyStatus != 1 {
 		t.Fatalf("mismatched name: %s", a.raw)
 	}
+}
+
+// croppedFace returns tzuyu.jpg with the left fifth of her face cut off,
+// so that the detector's box reaches past the image's left edge.
+func croppedFace(t *testing.T, e *env) []byte {
+	t.Helper()
+	data := photo(t, "tzuyu.jpg")
+	var det detectRes
+	e.must(v3+"/detect", obj{"image": b64(data), "image_type": "BASE64"}, &det)
+	l := det.FaceList[0].Location
+	src, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := int(l.Left + 0.2*l.Width)
+	b := src.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx()-cut, b.Dy()))
+	draw.Draw(dst, dst.Bounds(), src, image.Pt(b.Min.X+cut, b.Min.Y), draw.Src)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestQualityControlCompleteness(t *testing.T) {
+	eng := mustEngine(t)
+	e := mustStart(t, eng)
+	img := b64(croppedFace(t, e))
+	add := func(user, level string) obj {
+		return obj{"image": img, "image_type": "BASE64", "group_id": "g", "user_id": user, "quality_control": level}
+	}
+	e.expect(baidu.CodeIncompleteFace, v3+"/faceset/user/add", add("u1", "NORMAL"))
+	e.expect(baidu.CodeIncompleteFace, v3+"/faceset/user/add", add("u1", "HIGH"))
+	// LOW and NONE do not require a complete face.
+	e.must(v3+"/faceset/user/add", add("u2", "LOW"), nil)
+	e.must(v3+"/faceset/user/add", add("u3", "NONE"), nil)
+	// A whole face passes NORMAL.
+	e.must(v3+"/faceset/user/add", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64", "group_id": "g", "user_id": "u4", "quality_control": "NORMAL"}, nil)
 }
