@@ -24,6 +24,30 @@ type Config struct {
 	Engine   EngineConfig   `toml:"engine"`
 	Server   ServerConfig   `toml:"server"`
 	Registry RegistryConfig `toml:"registry"`
+	Linkface LinkfaceConfig `toml:"linkface"`
+	Tencent  TencentConfig  `toml:"tencent"`
+}
+
+// LinkfaceConfig configures the Linkface dialect (api_id/api_secret are
+// facekit applications' API key and secret key).
+type LinkfaceConfig struct {
+	// KeyLifetime, when set, expires an application's api_id this long
+	// after its creation (403 KEY_EXPIRED).
+	KeyLifetime Duration `toml:"key_lifetime"`
+}
+
+// TencentConfig configures the Tencent dialect. Its legacy signature is an
+// HMAC keyed by the secret, so the secret must be known in plain text here,
+// unlike the other dialects' secrets, which facekit stores only hashed.
+type TencentConfig struct {
+	Credentials []TencentCredential `toml:"credentials"`
+}
+
+// TencentCredential is one accepted Tencent key pair.
+type TencentCredential struct {
+	AppID     string `toml:"app_id"`
+	SecretID  string `toml:"secret_id"`
+	SecretKey string `toml:"secret_key"`
 }
 
 // EngineConfig configures the native engine.

@@ -22,11 +22,17 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"detect":  {"detect faces in images: boxes, landmarks, pose, descriptors", runDetect},
-		"compare": {"compare the largest face of two images (distance, verdict, false-accept rate)", runCompare},
-		"models":  {"show the status of the model files", runModels},
-		"serve":   {"serve the vendor-compatible HTTP APIs", runServe},
-		"app":     {"manage API applications (app create)", runApp},
+		"detect":    {"detect faces in images: boxes, landmarks, pose, descriptors", runDetect},
+		"compare":   {"compare the largest face of two images (distance, verdict, false-accept rate)", runCompare},
+		"models":    {"show the status of the model files", runModels},
+		"serve":     {"serve the vendor-compatible HTTP APIs", runServe},
+		"app":       {"manage API applications (app create)", runApp},
+		"enroll":    {"enroll a directory of photos into a group (resumable)", runEnroll},
+		"export":    {"export an application's face library as JSON lines", runExport},
+		"import":    {"import a library exported by facekit export", runImport},
+		"eval":      {"evaluate verification accuracy on a pairs protocol (LFW)", runEval},
+		"registry":  {"manage the SQLite registry-photo table (import, add, export, count)", runRegistry},
+		"calibrate": {"measure the distance -> false-accept-rate curve on a labelled photo tree", runCalibrate},
 	}
 }
 

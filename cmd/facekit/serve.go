@@ -16,10 +16,10 @@ import (
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/server/imagesrc"
+	"github.com/facekit/facekit/server/linkface"
+	"github.com/facekit/facekit/server/tencent"
 	"github.com/facekit/facekit/store/registry"
-	"github.com/facekit/facekit/store/registry/dir"
-	"github.com/facekit/facekit/store/registry/httpsrc"
-	"github.com/facekit/facekit/store/registry/sqlitesrc"
+	"github.com/facekit/facekit/store/registry/source"
 	"github.com/facekit/facekit/store/sqlite"
 )
 
@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		Sessions:   db,
 		Registry:   reg,
 		Logger:     log,
-		Dialects:   dialects(),
+		Dialects:   dialects(cfg),
 	})
 	if err != nil {
 		return err
@@ -108,44 +108,41 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 }
 
 // dialects are the vendor APIs facekit serves.
-func dialects() []server.Dialect {
-	return []server.Dialect{baidu.New()}
+func dialects(cfg Config) []server.Dialect {
+	creds := make([]tencent.Credential, len(cfg.Tencent.Credentials))
+	for i, c := range cfg.Tencent.Credentials {
+		creds[i] = tencent.Credential{AppID: c.AppID, SecretID: c.SecretID, SecretKey: c.SecretKey}
+	}
+	return []server.Dialect{
+		baidu.New(),
+		linkface.New(linkface.Config{KeyLifetime: time.Duration(cfg.Linkface.KeyLifetime)}),
+		tencent.New(tencent.Config{Credentials: creds}),
+	}
 }
 
-// openRegistry opens the configured registry-photo source; nil when none
-// is configured (identity endpoints then answer "not available").
-func openRegistry(cfg Config) (registry.Source, func(), error) {
-	noop := func() {}
-	switch cfg.Registry.Kind {
-	case "", "none":
-		return nil, noop, nil
-	case "dir":
-		src, err := dir.Open(cfg.Registry.Path)
-		if err != nil {
-			return nil, noop, fmt.Errorf("registry: %w", err)
-		}
-		return registry.Validating(src), noop, nil
-	case "sqlite":
-		path := cfg.Registry.Path
-		if path == "" {
-			path = filepath.Join(cfg.Data, "registry.db")
-		}
-		src, err := sqlitesrc.Open(path)
-		if err != nil {
-			return nil, noop, fmt.Errorf("registry: %w", err)
-		}
-		return registry.Validating(src), func() { src.Close() }, nil
-	case "http":
-		src, err := httpsrc.New(httpsrc.Config{
-			URL:     cfg.Registry.URL,
-			Timeout: time.Duration(cfg.Registry.Timeout),
-			Retries: cfg.Registry.Retries,
-		})
-		if err != nil {
-			return nil, noop, fmt.Errorf("registry: %w", err)
-		}
-		return registry.Validating(src), noop, nil
-	default:
-		return nil, noop, fmt.Errorf("registry: unknown kind %q (want dir, sqlite or http)", cfg.Registry.Kind)
+// openRegistry opens the configured registry-photo source, validating ID
+// numbers and names before any lookup; nil when none is configured
+// (identity endpoints then answer "not available").
+func openRegistry(cfg Config) (registry.Source, func() error, error) {
+	rc := source.Config{
+		Kind:    cfg.Registry.Kind,
+		Path:    cfg.Registry.Path,
+		URL:     cfg.Registry.URL,
+		Timeout: time.Duration(cfg.Registry.Timeout),
+		Retries: cfg.Registry.Retries,
 	}
+	if rc.Kind == "none" {
+		rc.Kind = source.KindNone
+	}
+	if rc.Kind == source.KindSQLite && rc.Path == "" {
+		rc.Path = filepath.Join(cfg.Data, "registry.db")
+	}
+	src, closeSrc, err := source.Open(rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("registry: %w", err)
+	}
+	if src == nil {
+		return nil, closeSrc, nil
+	}
+	return registry.Validating(src), closeSrc, nil
 }
