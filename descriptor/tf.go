@@ -43,6 +43,9 @@ type TFConfig struct {
 	Scale float32
 	// BGR feeds channels blue, green, red (Caffe/MXNet-trained models).
 	BGR bool
+	// RepairPReLU undoes a converter fusion that broke the graph's PReLUs
+	// (see repairPReLU).
+	RepairPReLU bool
 	// Summary is a one-line description for listings and docs.
 	Summary string
 }
@@ -55,7 +58,7 @@ var (
 	// loss): 112×112 ArcFace-aligned crop, (x − 127.5)/128, 192-d.
 	MobileFaceNet = TFConfig{
 		Name: "mobilefacenet", File: "mobilefacenet.json", Output: "embeddings", Dim: 192,
-		Size: 112, Zoom: 1, Mean: [3]float32{127.5, 127.5, 127.5}, Scale: 1.0 / 128,
+		Size: 112, Zoom: 1, Mean: [3]float32{127.5, 127.5, 127.5}, Scale: 1.0 / 128, RepairPReLU: true,
 		Summary: "MobileFaceNet (TF.js), 112×112 ArcFace 5-point alignment, 192-d, cosine",
 	}
 	// MobileFace is becauseofAI's MobileFace (MXNet); the graph normalises
@@ -85,7 +88,7 @@ type tfDescriber struct {
 
 // OpenTF loads the graph at path and checks that it fits cfg.
 func OpenTF(path string, cfg TFConfig) (Describer, error) {
-	m, err := tfgraph.Load(path)
+	m, err := loadGraph(path, cfg.RepairPReLU)
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: %s: %w", cfg.Name, err)
 	}

@@ -3,6 +3,7 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/facekit/facekit/descriptor"
@@ -108,20 +109,31 @@ func measure(name string, scores []Score, cv CrossValidation) (ModelReport, erro
 	return r, nil
 }
 
-// thinROC keeps at most n points (always the first and last) so reports
-// stay small; the kept points are spread evenly in log FAR, where the
-// picture draws them.
+// thinROC reduces the ROC to its upper envelope (the best TAR at each FAR,
+// the corners of the staircase) and, when that is still more than n points,
+// keeps the last point of each of n equal steps of log10 FAR, where the
+// picture draws them. The end points are always kept.
 func thinROC(roc []ROCPoint, n int) []ROCPoint {
-	if len(roc) <= n {
-		return roc
+	var env []ROCPoint
+	for i, p := range roc {
+		if i+1 < len(roc) && roc[i+1].FAR == p.FAR {
+			continue
+		}
+		env = append(env, p)
 	}
-	step := len(roc) / n
-	var out []ROCPoint
-	for i := 0; i < len(roc); i += step {
-		out = append(out, roc[i])
+	if len(env) <= n {
+		return env
 	}
-	if out[len(out)-1] != roc[len(roc)-1] {
-		out = append(out, roc[len(roc)-1])
+	lo := math.Log10(env[1].FAR) // env[0] is the FAR-0 origin
+	step := -lo / float64(n)
+	out := []ROCPoint{env[0]}
+	for i := 1; i < len(env); i++ {
+		last := i == len(env)-1
+		bucket := math.Floor((math.Log10(env[i].FAR) - lo) / step)
+		if !last && math.Floor((math.Log10(env[i+1].FAR)-lo)/step) == bucket {
+			continue
+		}
+		out = append(out, env[i])
 	}
 	return out
 }

@@ -27,7 +27,7 @@ func WriteSVG(w io.Writer, rep *Report) error {
 	)
 	rows := (len(models) + 1) / 2
 	width := histX0 + 2*histW + histGapX + 20
-	height := math.Max(rocY+rocH+70, rocY+float64(rows)*(histH+histGapY)+20)
+	height := math.Max(rocY+rocH+56+14*float64(len(models)), rocY+float64(rows)*(histH+histGapY)+20)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
@@ -63,18 +63,23 @@ func WriteSVG(w io.Writer, rep *Report) error {
 	fmt.Fprintf(&b, `<text transform="translate(%.1f %.1f) rotate(-90)" text-anchor="middle">true accept rate</text>`+"\n", rocX-40, rocY+rocH/2)
 	for i, m := range models {
 		col := palette[i%len(palette)]
+		// The ROC of finite data is a staircase: from each corner, across
+		// to the next FAR, then up to its TAR.
 		var pts bytes.Buffer
-		for _, p := range m.ROC {
+		var prev *ROCPoint
+		for k := range m.ROC {
+			p := &m.ROC[k]
 			if p.FAR <= 0 {
 				continue // log axis: the accept-nothing end has no position
 			}
+			if prev != nil {
+				fmt.Fprintf(&pts, "%.1f,%.1f ", px(p.FAR), py(prev.TAR))
+			}
 			fmt.Fprintf(&pts, "%.1f,%.1f ", px(p.FAR), py(p.TAR))
+			prev = p
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`+"\n", col, bytes.TrimSpace(pts.Bytes()))
 		ly := rocY + rocH + 48 + float64(i)*14
-		if ly > height-6 { // legend overflows: stack it inside the plot
-			ly = rocY + rocH - 10 - float64(len(models)-1-i)*14
-		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"/>`, rocX, ly-4, rocX+18, ly-4, col)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s  %.2f%% ± %.2f</text>`+"\n", rocX+24, ly, esc(m.Model), 100*m.CV.Mean, 100*m.CV.Std)
 	}
@@ -128,7 +133,7 @@ func writeHistogram(b *bytes.Buffer, m ModelReport, x0, y0, w, h float64, col st
 			if bh <= 0 {
 				continue
 			}
-			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="0.55"/>`, x0+float64(k)*bw, y0+h-bh, bw, bh, s.color)
+			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="0.55" stroke="none"/>`, x0+float64(k)*bw, y0+h-bh, bw, bh, s.color)
 		}
 	}
 	b.WriteString("\n")
