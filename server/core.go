@@ -17,6 +17,7 @@ import (
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/ratelimit"
 	"github.com/facekit/facekit/store"
@@ -491,4 +492,37 @@ func randInt(n int64) (int64, error) {
 		return 0, fmt.Errorf("server: random number: %w", err)
 	}
 	return v.Int64(), nil
+}
+
+// ---- quality ----
+
+// MeasureQuality returns the quality report of face f of det. ok is false
+// for a face recalled by token: it carries no pixels to measure. Returns
+// quality.ErrLandmarks or quality.ErrDegenerateFace for faces the metrics
+// cannot be anchored on.
+func (core *Core) MeasureQuality(det *Detection, f Face) (r quality.Report, ok bool, err error) {
+	if det == nil || det.Image == nil || !f.HasBox {
+		return quality.Report{}, false, nil
+	}
+	r, err = quality.Measure(det.Image, f.Face)
+	if err != nil {
+		return quality.Report{}, false, fmt.Errorf("server: measuring quality: %w", err)
+	}
+	return r, true, nil
+}
+
+// CheckQuality applies a quality control level to face f of det. It returns
+// nil when the face passes (LevelNone always does, and so does a face
+// recalled by token, which has no pixels left to judge), a
+// *quality.CheckError listing the failed criteria, or MeasureQuality's
+// errors.
+func (core *Core) CheckQuality(det *Detection, f Face, level quality.Level) error {
+	if level == quality.LevelNone {
+		return nil
+	}
+	r, ok, err := core.MeasureQuality(det, f)
+	if err != nil || !ok {
+		return err
+	}
+	return quality.Check(r, level)
 }

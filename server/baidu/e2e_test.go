@@ -145,8 +145,34 @@ func TestRecognitionEndToEnd(t *testing.T) {
 			t.Fatalf("left eye %+v not left of right eye %+v", f.Landmark[0], f.Landmark[1])
 		}
 		a := e.must(v3+"/detect", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64"}, nil)
-		if strings.Contains(string(a.Result), "landmark") {
+		if strings.Contains(string(a.Result), "landmark") || strings.Contains(string(a.Result), "quality") {
 			t.Fatalf("landmarks without face_field: %s", a.Result)
+		}
+	})
+	t.Run("DetectQuality", func(t *testing.T) {
+		e := e.with(t)
+		var res struct {
+			FaceList []struct {
+				Quality *struct {
+					Occlusion    map[string]float64 `json:"occlusion"`
+					Blur         float64            `json:"blur"`
+					Illumination float64            `json:"illumination"`
+					Completeness *int               `json:"completeness"`
+				} `json:"quality"`
+			} `json:"face_list"`
+		}
+		e.must(v3+"/detect", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64", "face_field": "quality"}, &res)
+		q := res.FaceList[0].Quality
+		if q == nil || q.Completeness == nil || *q.Completeness != 1 || len(q.Occlusion) != 7 {
+			t.Fatalf("quality %+v", q)
+		}
+		if q.Blur < 0 || q.Blur > 1 || q.Illumination <= 0 || q.Illumination > 255 {
+			t.Fatalf("quality out of range: %+v", q)
+		}
+		for part, v := range q.Occlusion {
+			if v < 0 || v > 1 {
+				t.Fatalf("occlusion %s = %g", part, v)
+			}
 		}
 	})
 	t.Run("DetectNoFace222202", func(t *testing.T) {

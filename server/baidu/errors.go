@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/store"
@@ -86,10 +87,21 @@ const (
 	CodeFaceExists          = 223105
 	CodeFaceNotExist        = 223106
 	CodeDstGroupNotExist    = 223111
+	CodeFaceCovered         = 223113
+	CodeFaceFuzzy           = 223114
+	CodeFaceLight           = 223115
 	CodeIncompleteFace      = 223116
 	CodeQualityControl      = 223118
 	CodeLivenessControl     = 223119
 	CodeLivenessFail        = 223120
+	CodeLeftEyeOccluded     = 223121
+	CodeRightEyeOccluded    = 223122
+	CodeLeftCheekOccluded   = 223123
+	CodeRightCheekOccluded  = 223124
+	CodeChinOccluded        = 223125
+	CodeNoseOccluded        = 223126
+	CodeMouthOccluded       = 223127
+	CodeFaceNotForward      = 223129 // cloud
 	CodePolicePhotoLow      = 222350
 	CodeIDNameMismatch      = 222351
 	CodeNameFormatError     = 222352
@@ -171,21 +183,22 @@ var messages = map[int]string{
 	223110:                  "uid_list is too large",
 	CodeDstGroupNotExist:    "dst group is not exist",
 	223112:                  "quality_conf format error",
-	223113:                  "face is covered",
-	223114:                  "face is fuzzy",
-	223115:                  "face light is not good",
+	CodeFaceCovered:         "face is covered",
+	CodeFaceFuzzy:           "face is fuzzy",
+	CodeFaceLight:           "face light is not good",
 	CodeIncompleteFace:      "incomplete face",
 	223117:                  "app_list is too large",
 	CodeQualityControl:      "quality control error",
 	CodeLivenessControl:     "liveness control item error",
 	CodeLivenessFail:        "liveness check fail",
-	223121:                  "left eye is occlusion",
-	223122:                  "right eye is occlusion",
-	223123:                  "left cheek is occlusion",
-	223124:                  "right cheek is occlusion",
-	223125:                  "chin contour is occlusion",
-	223126:                  "nose is occlusion",
-	223127:                  "mouth is occlusion",
+	CodeLeftEyeOccluded:     "left eye is occlusion",
+	CodeRightEyeOccluded:    "right eye is occlusion",
+	CodeLeftCheekOccluded:   "left cheek is occlusion",
+	CodeRightCheekOccluded:  "right cheek is occlusion",
+	CodeChinOccluded:        "chin contour is occlusion",
+	CodeNoseOccluded:        "nose is occlusion",
+	CodeMouthOccluded:       "mouth is occlusion",
+	CodeFaceNotForward:      "face not forward",
 	CodePolicePhotoLow:      "police picture is none or low quality",
 	CodeIDNameMismatch:      "id number and name not match or id number not exist",
 	CodeNameFormatError:     "name format error",
@@ -262,6 +275,24 @@ var errorTable = []struct {
 	{store.ErrUserInfoLength, CodeUserInfoFormat},
 	{store.ErrInvalidPage, CodeLengthFormat},
 
+	// Quality control (a *quality.CheckError is reported by its first
+	// failure, see toError). Face size has no code of its own; 223118
+	// "quality control error" is the documented catch-all.
+	{quality.ErrIncomplete, CodeIncompleteFace},
+	{quality.ErrFaceTooSmall, CodeQualityControl},
+	{quality.ErrPose, CodeFaceNotForward},
+	{quality.ErrBlur, CodeFaceFuzzy},
+	{quality.ErrIllumination, CodeFaceLight},
+	{quality.ErrOcclusionLeftEye, CodeLeftEyeOccluded},
+	{quality.ErrOcclusionRightEye, CodeRightEyeOccluded},
+	{quality.ErrOcclusionNose, CodeNoseOccluded},
+	{quality.ErrOcclusionMouth, CodeMouthOccluded},
+	{quality.ErrOcclusionLeftCheek, CodeLeftCheekOccluded},
+	{quality.ErrOcclusionRightCheek, CodeRightCheekOccluded},
+	{quality.ErrOcclusionChin, CodeChinOccluded},
+	{quality.ErrLandmarks, CodeQualityControl},
+	{quality.ErrDegenerateFace, CodeQualityControl},
+
 	// Registry photos (person/verify, mingjing/verify).
 	{registry.ErrInvalidIDNumber, CodeIDNumberFormatError},
 	{registry.ErrInvalidName, CodeNameFormatError},
@@ -279,6 +310,16 @@ func toError(err error) (*Error, bool) {
 	var be *Error
 	if errors.As(err, &be) {
 		return be, true
+	}
+	// A failed quality check lists every failed criterion; the answer has
+	// room for one code, the first (the most fundamental) one.
+	var qe *quality.CheckError
+	if errors.As(err, &qe) && len(qe.Failures) > 0 {
+		for _, row := range errorTable {
+			if errors.Is(qe.Failures[0], row.err) {
+				return errCode(row.code, err), true
+			}
+		}
 	}
 	for _, row := range errorTable {
 		if errors.Is(err, row.err) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/store"
@@ -41,6 +42,14 @@ func TestErrorTable(t *testing.T) {
 		{store.ErrFaceNotFound, CodeFaceNotExist},
 		{store.ErrTooManyFaces, CodeAddFaceFail},
 		{store.ErrUserInfoLength, CodeUserInfoFormat},
+		{quality.ErrIncomplete, CodeIncompleteFace},
+		{quality.ErrBlur, CodeFaceFuzzy},
+		{quality.ErrIllumination, CodeFaceLight},
+		{quality.ErrPose, CodeFaceNotForward},
+		{quality.ErrFaceTooSmall, CodeQualityControl},
+		{quality.ErrOcclusionLeftEye, CodeLeftEyeOccluded},
+		{quality.ErrOcclusionChin, CodeChinOccluded},
+		{quality.ErrOcclusionMouth, CodeMouthOccluded},
 		{registry.ErrNameMismatch, CodeIDNameMismatch},
 		{registry.ErrNotFound, CodeIDNumberNotExist},
 		{registry.ErrPhotoMissing, CodePolicePhotoMissing},
@@ -63,6 +72,15 @@ func TestErrorTable(t *testing.T) {
 			}
 		})
 	}
+	t.Run("QualityReportsFirstFailure", func(t *testing.T) {
+		// Blur sits before illumination in the table too; the order of
+		// the failures, not of the table, must decide.
+		err := fmt.Errorf("ctx: %w", &quality.CheckError{Level: quality.LevelNormal,
+			Failures: []error{quality.ErrIllumination, quality.ErrBlur}})
+		if be, _ := toError(err); be.Code != CodeFaceLight {
+			t.Fatalf("code %d, want %d (the first failure)", be.Code, CodeFaceLight)
+		}
+	})
 	t.Run("UnknownIsInternal", func(t *testing.T) {
 		be, known := toError(errors.New("disk on fire"))
 		if known || be.Code != CodeUnknown || be.Msg != "Unknown error" {

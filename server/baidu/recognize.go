@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
@@ -49,22 +50,21 @@ func (d *Dialect) score(distance float64) float64 {
 
 // checkControls applies quality_control and liveness_control to a face.
 //
-// facekit has no liveness model yet, so any liveness level other than NONE
-// is answered with "No permission" (6) rather than passed unchecked. Of
-// the quality metrics only completeness (the face box inside the image) is
-// measured so far; NORMAL and HIGH require it (223116). Blur, illumination
-// and occlusion come with the quality issue; until then they are not
-// checked at any level, and faces recalled by token (no box) pass.
-func checkControls(ctl controls, f server.Face, det *server.Detection) error {
+// Quality is measured by package quality (blur, illumination, occlusion per
+// region, completeness, size and pose) and judged against its LOW, NORMAL
+// and HIGH thresholds; a face recalled by FACE_TOKEN has no pixels left to
+// measure and passes. facekit has no liveness model yet, so any liveness
+// level other than NONE is answered with "No permission" (6) rather than
+// passed unchecked.
+func (d *Dialect) checkControls(ctl controls, f server.Face, det *server.Detection) error {
 	if ctl.liveness != "NONE" {
 		return fmt.Errorf("%w: liveness_control %s needs a liveness model", server.ErrNotAvailable, ctl.liveness)
 	}
-	if (ctl.quality == "NORMAL" || ctl.quality == "HIGH") && f.HasBox && det != nil && det.Image != nil {
-		if !f.Rect.In(det.Image.Bounds()) {
-			return errCode(CodeIncompleteFace, fmt.Errorf("face box %v outside image %v", f.Rect, det.Image.Bounds()))
-		}
+	level, err := quality.ParseLevel(ctl.quality)
+	if err != nil {
+		return errCode(CodeQualityFormat, err)
 	}
-	return nil
+	return d.core.CheckQuality(det, f, level)
 }
 
 // probe reads one image of a request with its controls and returns its
@@ -82,14 +82,14 @@ func (d *Dialect) probe(ctx context.Context, app store.App, p params, imageKey, 
 		return server.Face{}, err
 	}
 	if ctl.liveness != "NONE" {
-		return server.Face{}, checkControls(ctl, server.Face{}, nil)
+		return server.Face{}, d.checkControls(ctl, server.Face{}, nil)
 	}
 	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: 1})
 	if err != nil {
 		return server.Face{}, err
 	}
 	f := det.Faces[0]
-	if err := checkControls(ctl, f, det); err != nil {
+	if err := d.checkControls(ctl, f, det); err != nil {
 		return server.Face{}, err
 	}
 	return f, nil
@@ -110,6 +110,23 @@ type detectFace struct {
 	Landmark        []point          `json:"landmark,omitempty"`
 	Landmark72      []point          `json:"landmark72,omitempty"`
 	Landmark150     map[string]point `json:"landmark150,omitempty"`
+	Quality         *faceQuality     `json:"quality,omitempty"`
+}
+
+// faceQuality is detect's quality field, on Baidu's scales.
+type faceQuality struct {
+	Occlusion    quality.Occlusion `json:"occlusion"`
+	Blur         float64           `json:"blur"`
+	Illumination float64           `json:"illumination"`
+	Completeness int               `json:"completeness"`
+}
+
+func qualityOf(r quality.Report) *faceQuality {
+	o := r.Occlusion
+	for _, v := range []*float64{&o.LeftEye, &o.RightEye, &o.Nose, &o.Mouth, &o.LeftCheek, &o.RightCheek, &o.ChinContour} {
+		*v = round4(*v)
+	}
+	return &faceQuality{Occlusion: o, Blur: round4(r.Blur), Illumination: math.Round(r.Illumination), Completeness: r.Completeness}
 }
 
 type point struct {
@@ -143,7 +160,7 @@ func (d *Dialect) detect(ctx context.Context, app store.App, req request) (any, 
 		return nil, err
 	}
 	if ctl.liveness != "NONE" {
-		return nil, checkControls(ctl, server.Face{}, nil)
+		return nil, d.checkControls(ctl, server.Face{}, nil)
 	}
 	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: maxFaces, SortByCenter: sortType == 1})
 	if err != nil {
@@ -159,6 +176,15 @@ func (d *Dialect) detect(ctx context.Context, app store.App, req request) (any, 
 				out.Angle = &angle{Yaw: round2(f.Pose.Yaw), Pitch: round2(f.Pose.Pitch), Roll: round2(f.Pose.Roll)}
 			}
 			addLandmarks(&out, f, fields)
+			if fields["quality"] {
+				r, ok, err := d.core.MeasureQuality(det, f)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					out.Quality = qualityOf(r)
+				}
+			}
 		}
 		res.FaceList[i] = out
 	}
@@ -296,7 +322,7 @@ func (d *Dialect) multiSearch(ctx context.Context, app store.App, req request) (
 		return nil, err
 	}
 	if ctl.liveness != "NONE" {
-		return nil, checkControls(ctl, server.Face{}, nil)
+		return nil, d.checkControls(ctl, server.Face{}, nil)
 	}
 	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: maxFaces})
 	if err != nil {
@@ -307,8 +333,11 @@ func (d *Dialect) multiSearch(ctx context.Context, app store.App, req request) (
 	for _, f := range det.Faces {
 		// A face failing the quality control is left out, as the cloud
 		// API drops faces it cannot recognise; the others still count.
-		if err := checkControls(ctl, f, det); err != nil {
+		var failed *quality.CheckError
+		if err := d.checkControls(ctl, f, det); errors.As(err, &failed) {
 			continue
+		} else if err != nil {
+			return nil, err
 		}
 		hits, err := d.hits(ctx, app, sp, f)
 		if err != nil {
