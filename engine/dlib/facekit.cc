@@ -1,6 +1,8 @@
 // C++ side of the cgo boundary. See facekit.h for the contract.
 #include "facekit.h"
 
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -132,9 +134,18 @@ struct fk_instance {
 extern "C" {
 
 void fk_init_threads(void) {
-  // OpenBLAS reads this at its first call; each pool instance then runs its
-  // matrix products on the calling thread only.
+  // Each pool instance should run its matrix products on the calling
+  // thread only: parallelism comes from the pool. The variable covers BLAS
+  // libraries that read it late, but OpenBLAS reads it in its load-time
+  // constructor, before any Go init runs, and has by then started one
+  // helper thread per core; those helpers spin while waiting and, with a
+  // pool per core, oversubscribe the CPU. So when the BLAS is OpenBLAS, set
+  // its thread count directly (looked up at run time: Debian may provide
+  // libblas.so.3 by the reference BLAS instead).
   setenv("OPENBLAS_NUM_THREADS", "1", 0);
+  using set_threads_fn = void (*)(int);
+  if (auto set_threads = reinterpret_cast<set_threads_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_threads(1);
 }
 
 fk_models *fk_models_load(const char *shape_path, fk_status *st) {
