@@ -153,7 +153,14 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		e := e.with(t)
 		var res struct {
 			FaceList []struct {
-				Quality *struct {
+				EyeStatus *struct {
+					LeftEye  float64 `json:"left_eye"`
+					RightEye float64 `json:"right_eye"`
+				} `json:"eye_status"`
+				Expression *struct{ Type string } `json:"expression"`
+				FaceShape  *struct{ Type string } `json:"face_shape"`
+				Age        *float64               `json:"age"`
+				Quality    *struct {
 					Occlusion    map[string]float64 `json:"occlusion"`
 					Blur         float64            `json:"blur"`
 					Illumination float64            `json:"illumination"`
@@ -161,13 +168,20 @@ func TestRecognitionEndToEnd(t *testing.T) {
 				} `json:"quality"`
 			} `json:"face_list"`
 		}
-		e.must(v3+"/detect", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64", "face_field": "quality"}, &res)
+		e.must(v3+"/detect", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64", "face_field": "quality,eye_status,expression,faceshape,age"}, &res)
 		q := res.FaceList[0].Quality
 		if q == nil || q.Completeness == nil || *q.Completeness != 1 || len(q.Occlusion) != 7 {
 			t.Fatalf("quality %+v", q)
 		}
 		if q.Blur < 0 || q.Blur > 1 || q.Illumination <= 0 || q.Illumination > 255 {
 			t.Fatalf("quality out of range: %+v", q)
+		}
+		f := res.FaceList[0]
+		if f.EyeStatus == nil || f.EyeStatus.LeftEye < 0 || f.EyeStatus.LeftEye > 1 || f.Expression == nil || f.FaceShape == nil {
+			t.Fatalf("geometry attributes missing: %+v", f)
+		}
+		if f.Age != nil {
+			t.Fatal("age reported, but nothing measures it yet")
 		}
 		for part, v := range q.Occlusion {
 			if v < 0 || v > 1 {

@@ -3,6 +3,7 @@ package baidu
 import (
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/layout"
+	"github.com/facekit/facekit/quality/facegeom"
 	"github.com/facekit/facekit/server"
 )
 
@@ -39,4 +40,31 @@ func points(ps []engine.PointF) []point {
 		out[i] = point{X: round2(p.X), Y: round2(p.Y)}
 	}
 	return out
+}
+
+// addGeometry fills the attributes package quality/facegeom reads from the
+// landmark geometry: eye_status, expression and face_shape. A face whose
+// landmarks the measurements cannot use simply lacks the field.
+func addGeometry(out *detectFace, f server.Face, fields map[string]bool) {
+	if len(f.Landmarks) == 0 {
+		return
+	}
+	if fields["eye_status"] {
+		if e, err := facegeom.Eyes(f.Landmarks); err == nil {
+			e.LeftEye, e.RightEye = round4(e.LeftEye), round4(e.RightEye)
+			out.EyeStatus = &e
+		}
+	}
+	if fields["expression"] {
+		if e, err := facegeom.Expr(f.Landmarks); err == nil {
+			e.Probability = round4(e.Probability)
+			out.Expression = &e
+		}
+	}
+	if fields["face_shape"] {
+		if s, err := facegeom.Shape(f.Landmarks); err == nil {
+			s.Probability = round4(s.Probability)
+			out.FaceShape = &s
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/facekit/facekit/quality"
+	"github.com/facekit/facekit/quality/facegeom"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
@@ -103,14 +104,17 @@ type detectResult struct {
 }
 
 type detectFace struct {
-	FaceToken       string           `json:"face_token"`
-	Location        *location        `json:"location,omitempty"`
-	FaceProbability *float64         `json:"face_probability,omitempty"`
-	Angle           *angle           `json:"angle,omitempty"`
-	Landmark        []point          `json:"landmark,omitempty"`
-	Landmark72      []point          `json:"landmark72,omitempty"`
-	Landmark150     map[string]point `json:"landmark150,omitempty"`
-	Quality         *faceQuality     `json:"quality,omitempty"`
+	FaceToken       string               `json:"face_token"`
+	Location        *location            `json:"location,omitempty"`
+	FaceProbability *float64             `json:"face_probability,omitempty"`
+	Angle           *angle               `json:"angle,omitempty"`
+	Landmark        []point              `json:"landmark,omitempty"`
+	Landmark72      []point              `json:"landmark72,omitempty"`
+	Landmark150     map[string]point     `json:"landmark150,omitempty"`
+	Quality         *faceQuality         `json:"quality,omitempty"`
+	EyeStatus       *facegeom.EyeStatus  `json:"eye_status,omitempty"`
+	Expression      *facegeom.Expression `json:"expression,omitempty"`
+	FaceShape       *facegeom.FaceShape  `json:"face_shape,omitempty"`
 }
 
 // faceQuality is detect's quality field, on Baidu's scales.
@@ -176,6 +180,7 @@ func (d *Dialect) detect(ctx context.Context, app store.App, req request) (any, 
 				out.Angle = &angle{Yaw: round2(f.Pose.Yaw), Pitch: round2(f.Pose.Pitch), Roll: round2(f.Pose.Roll)}
 			}
 			addLandmarks(&out, f, fields)
+			addGeometry(&out, f, fields)
 			if fields["quality"] {
 				r, ok, err := d.core.MeasureQuality(det, f)
 				if err != nil {
