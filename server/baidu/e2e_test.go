@@ -599,3 +599,18 @@ func TestQualityControlCompleteness(t *testing.T) {
 	// A whole face passes NORMAL.
 	e.must(v3+"/faceset/user/add", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64", "group_id": "g", "user_id": "u4", "quality_control": "NORMAL"}, nil)
 }
+
+// BenchmarkSearch measures one search request end to end (HTTP, JSON,
+// base64, decode, detection, descriptor, index search) against a library
+// of the enrolled test people.
+func BenchmarkSearch(b *testing.B) {
+	eng := mustEngine(b)
+	e := mustStart(b, eng)
+	for _, name := range enrolled {
+		e.must(v3+"/faceset/user/add", obj{"image": b64(photo(b, enrollOf(name))), "image_type": "BASE64", "group_id": "bench", "user_id": name}, nil)
+	}
+	body := obj{"image": b64(photo(b, "tzuyu2.jpg")), "image_type": "BASE64", "group_id_list": "bench", "match_threshold": 0}
+	for b.Loop() {
+		e.must(v3+"/search", body, nil)
+	}
+}
