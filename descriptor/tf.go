@@ -62,7 +62,8 @@ var (
 		Summary: "MobileFaceNet (TF.js), 112×112 ArcFace 5-point alignment, 192-d, cosine",
 	}
 	// MobileFace is becauseofAI's MobileFace (MXNet); the graph normalises
-	// 0..255 input itself.
+	// 0..255 input itself ((x − 127.5)·0.0078125, constants read from the
+	// graph).
 	MobileFace = TFConfig{
 		Name: "mobileface", File: "mobileface.json", Output: "batchnorm0/add_1", Dim: 256,
 		Size: 112, Zoom: 1, Scale: 1,
@@ -70,10 +71,11 @@ var (
 	}
 	// FaceRes is HSE's MobileNet multi-task network (VGGFace2 identities,
 	// age and gender heads); its identity features are the 1024-d pooled
-	// activations.
+	// activations. It reads raw 0..255 RGB (at 0..1 or −1..1 the features
+	// are all zero) from a loose crop, as VGGFace2 faces are cut.
 	FaceRes = TFConfig{
 		Name: "faceres", File: "faceres.json", Output: "global_pooling/Mean", Dim: 1024,
-		Size: 224, Zoom: 0.8, Scale: 1.0 / 255,
+		Size: 224, Zoom: 0.8, Scale: 1,
 		Summary: "HSE faceres MobileNet (TF.js), 224×224 loose crop, 1024-d pooled features, cosine",
 	}
 )

@@ -41,6 +41,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		jsonOut    = fs.Bool("json", false, "print the full report as JSON instead of a table")
 		svgPath    = fs.String("svg", "", "write the ROC and histogram picture (SVG) to this file")
 		docPath    = fs.String("write-doc", "", "write the Markdown accuracy table (e.g. docs/accuracy.md)")
+		appendDoc  = fs.String("append-doc", "", "append the table as a section titled TITLE to the --write-doc file instead of replacing it")
 		limit      = fs.Int("limit", 0, "use only the first N pairs (re-split into 10 stratified folds if they span fewer than 2 folds)")
 		foldsFlag  = fs.Int("folds", 0, "use only the first K folds (K=1 re-splits that fold into 10)")
 		timeFaces  = fs.Int("time-faces", 20, "faces described serially per model to measure ms per face")
@@ -120,7 +121,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 				info.Picture = filepath.ToSlash(rel)
 			}
 		}
-		if err := writeFile(*docPath, func(w io.Writer) error { return eval.WriteMarkdown(w, rep, info) }); err != nil {
+		write := writeFile
+		if *appendDoc != "" {
+			info.Section, write = *appendDoc, appendFile
+		}
+		if err := write(*docPath, func(w io.Writer) error { return eval.WriteMarkdown(w, rep, info) }); err != nil {
 			return err
 		}
 	}
@@ -244,6 +249,18 @@ func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func appendFile(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("--append-doc: %w (write the document first)", err)
 	}
 	if err := write(f); err != nil {
 		f.Close()
