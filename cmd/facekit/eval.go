@@ -44,6 +44,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		appendDoc  = fs.String("append-doc", "", "append the table as a section titled TITLE to the --write-doc file instead of replacing it")
 		limit      = fs.Int("limit", 0, "use only the first N pairs (re-split into 10 stratified folds if they span fewer than 2 folds)")
 		foldsFlag  = fs.Int("folds", 0, "use only the first K folds (K=1 re-splits that fold into 10)")
+		calibDir   = fs.String("calibrate", "", "write each model's distance→FAR curve, from all image pairs (person = image directory), to DIR/MODEL.json")
 		timeFaces  = fs.Int("time-faces", 20, "faces described serially per model to measure ms per face")
 		workers    = fs.Int("workers", 0, "parallel workers (0 = one per engine instance)")
 	)
@@ -105,6 +106,22 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	if *calibDir != "" {
+		for _, info := range infos {
+			curve, err := eval.Calibrate(res, info, fmt.Sprintf("all pairs of the %d images of %s (facekit eval pairs --calibrate)", len(res.Vectors[info.Name]), *imagesDir))
+			if err != nil {
+				return err
+			}
+			err = writeFile(filepath.Join(*calibDir, info.Name+".json"), func(w io.Writer) error {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(curve)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
 	if *svgPath != "" {
 		if err := writeFile(*svgPath, func(w io.Writer) error { return eval.WriteSVG(w, rep) }); err != nil {
 			return err
