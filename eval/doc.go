@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 )
@@ -86,14 +87,14 @@ func WriteMarkdown(w io.Writer, rep *Report, info DocInfo) error {
 		for i, fo := range f.CV.Folds {
 			ws[i] = fmt.Sprintf("%.2f", fo.Weight)
 		}
-		gain := f.CV.Mean - best.CV.Mean
-		verdict := "does not measurably help"
-		if gain > 0 && gain > best.CV.Std/2 {
-			verdict = "helps"
+		gain, se := pairedGain(f.CV, best.CV)
+		verdict := "does not measurably help (the gain is within two standard errors of the per-fold differences)"
+		if gain > 2*se {
+			verdict = "measurably helps (the gain exceeds two standard errors of the per-fold differences)"
 		}
 		fmt.Fprintf(&b, "Fusion: z-normalised distances (statistics of the training folds) combined as w·%s + (1−w)·%s; w and the threshold are chosen on the training folds only (per-fold w: %s). "+
-			"Against the best single model (%s, %.2f%%) it changes accuracy by %+.2f points: it %s.\n\n",
-			f.Fused[0], f.Fused[1], strings.Join(ws, ", "), best.Model, 100*best.CV.Mean, 100*gain, verdict)
+			"Against the best single model (%s, %.2f%%) it changes accuracy by %+.2f ± %.2f points (mean ± standard error of the per-fold differences): it %s.\n\n",
+			f.Fused[0], f.Fused[1], strings.Join(ws, ", "), best.Model, 100*best.CV.Mean, 100*gain, 100*se, verdict)
 	}
 	fmt.Fprintf(&b, "%s Distance distributions\n\n", sub)
 	fmt.Fprintf(&b, "| model | metric | genuine median | genuine p99 | impostor p1 | impostor p0.1 | impostor min | mean threshold |\n")
@@ -119,6 +120,22 @@ func WriteMarkdown(w io.Writer, rep *Report, info DocInfo) error {
 		return fmt.Errorf("eval: write markdown: %w", err)
 	}
 	return nil
+}
+
+// pairedGain is the mean per-fold accuracy difference a − b and its
+// standard error; both must cover the same folds.
+func pairedGain(a, b CrossValidation) (mean, se float64) {
+	n := min(len(a.Folds), len(b.Folds))
+	if n < 2 {
+		return a.Mean - b.Mean, math.Inf(1)
+	}
+	d := make([]float64, n)
+	for i := 0; i < n; i++ {
+		d[i] = a.Folds[i].Accuracy - b.Folds[i].Accuracy
+	}
+	m, sd := meanStd(d)
+	sd *= math.Sqrt(float64(n) / float64(n-1)) // sample standard deviation
+	return m, sd / math.Sqrt(float64(n))
 }
 
 func msText(ms float64) string {

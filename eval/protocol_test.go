@@ -225,3 +225,23 @@ func TestWriteSVGIsWellFormed(t *testing.T) {
 		t.Errorf("markdown table missing the model row:\n%s", md.String())
 	}
 }
+
+func TestPairedGain(t *testing.T) {
+	cv := func(accs ...float64) CrossValidation {
+		var c CrossValidation
+		for i, a := range accs {
+			c.Folds = append(c.Folds, FoldResult{Fold: i, Accuracy: a})
+		}
+		return c
+	}
+	// A steady gain of about a point in every fold is significant...
+	m, se := pairedGain(cv(0.99, 0.98, 0.99, 0.985), cv(0.98, 0.97, 0.979, 0.976))
+	if !(m > 2*se) || !near(m, 0.0075) {
+		t.Errorf("steady gain: mean %v se %v", m, se)
+	}
+	// ...the same mean from one lucky fold is not.
+	m, se = pairedGain(cv(0.98, 0.97, 0.979, 1.006), cv(0.98, 0.97, 0.979, 0.976))
+	if m > 2*se {
+		t.Errorf("one-fold gain: mean %v se %v judged significant", m, se)
+	}
+}
