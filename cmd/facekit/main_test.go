@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,51 @@ func TestConfigLayers(t *testing.T) {
 			t.Errorf("err = %v, want an unknown-key error naming adress", err)
 		}
 	})
+}
+
+// The README documents every config key; the block must load and must
+// name every key the Config struct has.
+func TestREADMEConfigBlockLoads(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "```toml\naddr = ")
+	if start < 0 {
+		t.Fatal("README has no full config block")
+	}
+	block := text[start+len("```toml\n"):]
+	block = block[:strings.Index(block, "```")]
+	file := filepath.Join(t.TempDir(), "readme.toml")
+	if err := os.WriteFile(file, []byte(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(file, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("README config block: %v", err)
+	}
+	if cfg.Addr != defaultConfig().Addr {
+		t.Errorf("README default addr %q differs from the code's %q", cfg.Addr, defaultConfig().Addr)
+	}
+	for _, key := range tomlKeys(reflect.TypeOf(Config{})) {
+		if !strings.Contains(block, key+" =") {
+			t.Errorf("README config block lacks key %q", key)
+		}
+	}
+}
+
+// tomlKeys lists the leaf keys of a config struct type.
+func tomlKeys(t reflect.Type) []string {
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("toml"), ",")[0]
+		if f.Type.Kind() == reflect.Struct {
+			keys = append(keys, tomlKeys(f.Type)...)
+			continue
+		}
+		keys = append(keys, name)
+	}
+	return keys
 }
