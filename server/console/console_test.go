@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -397,5 +398,19 @@ func TestNoThumbnails(t *testing.T) {
 	var er apiErr
 	if code := e.do("GET", "/groups/g/users/bona/faces/"+added.Token+"/thumbnail", nil, nil, &er); code != http.StatusNotFound {
 		t.Errorf("thumbnail with thumbnails off: %d %+v", code, er)
+	}
+}
+
+// The page's script parses (a syntax error would leave the console blank,
+// which no Go test of the API would notice). Needs node; the browser test
+// in e2e/ covers the behaviour.
+func TestScriptParses(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	out, err := exec.Command(node, "--check", filepath.Join("assets", "app.js")).CombinedOutput()
+	if err != nil {
+		t.Errorf("assets/app.js: %v\n%s", err, out)
 	}
 }

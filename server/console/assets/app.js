@@ -232,7 +232,7 @@ function renderDetect() {
 
 function verdict(name, v) {
   const same = v >= THRESHOLDS[name];
-  return el('span', { class: same ? 'same' : 'different' }, same ? 'same person' : 'different people');
+  return el('span', { class: same ? 'same' : 'different' }, same ? 'same person' : 'below threshold');
 }
 
 async function compare() {
@@ -383,7 +383,7 @@ async function search() {
       el('div', {},
         el('div', {}, el('strong', {}, h.user_id), ' ', el('span', { class: 'muted' }, h.user_info || '')),
         el('div', {}, el('span', { class: 'score' }, fmt(h.baidu, 2)), ' Baidu · ', fmt(h.linkface, 4), ' Linkface · ', fmt(h.tencent, 2), ' Tencent'),
-        el('div', {}, verdict('baidu', h.baidu), el('span', { class: 'muted' }, ' · distance ' + fmt(h.distance, 4)))))));
+        el('div', {}, verdict('baidu', h.baidu), el('span', { class: 'muted' }, ' · distance ' + fmt(h.distance, 4))))))));
   $('search-hits').replaceChildren(...items);
   if (!items.length) $('search-hits').append(el('li', { class: 'muted' }, 'The group has no faces.'));
 }
