@@ -17,6 +17,7 @@ import (
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
+	"github.com/facekit/facekit/server/console"
 	"github.com/facekit/facekit/server/linkface"
 	"github.com/facekit/facekit/server/openapi"
 	"github.com/facekit/facekit/server/ops"
@@ -56,6 +57,7 @@ func newServer(t *testing.T) *server.Server {
 			linkface.New(linkface.Config{}),
 			tencent.New(tencent.Config{}),
 			openapi.NewDialect(),
+			console.New(console.Config{}),
 		},
 	})
 	if err != nil {

@@ -235,16 +235,23 @@ func (t *timedLibrary) AddFace(ctx context.Context, app string, user store.User,
 // ---- readiness checks ----
 
 // EngineCheck proves the native engine works by analysing a small blank
-// image (a few milliseconds; it borrows one pool slot).
+// image (a few milliseconds; it borrows one pool slot). The first success
+// is remembered: loaded models stay loaded, and a replica whose pool is
+// busy with real work must not turn unready and be taken out of service.
 func EngineCheck(e server.Engine) Check {
 	blank := image.NewGray(image.Rect(0, 0, 64, 64))
+	var ok atomic.Bool
 	return func(ctx context.Context) error {
+		if ok.Load() {
+			return nil
+		}
 		if e == nil || e.PoolSize() <= 0 {
 			return errors.New("engine not loaded")
 		}
 		if _, err := e.Analyze(ctx, blank, engine.Options{}); err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
+		ok.Store(true)
 		return nil
 	}
 }
