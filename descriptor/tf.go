@@ -51,8 +51,18 @@ type TFConfig struct {
 }
 
 // The TF.js descriptor models of the human-models mirror. Their input
-// conventions were read from the graphs and chosen by LFW accuracy on the
-// first fold (see docs/accuracy.md).
+// conventions were read from the graphs where the graphs say (mobileface
+// subtracts 127.5 and multiplies by 1/128 itself) and otherwise chosen by
+// 10-fold accuracy on pairs of LFW's first fold (greyscale copy, so RGB
+// against BGR cannot be told apart and is left RGB):
+//
+//	mobileface     raw 0..255: 91.8% (600 pairs) at zoom 1; 90.8% at 0.95, 90.2% at
+//	               1.05, 89.0% at 0.9, 83.3% at 0.8; (x−127.5)/128 63.3%, 0..1 67.0%
+//	mobilefacenet  (x−127.5)/128 (its training code's): 63% (200 pairs) as converted,
+//	               77% with the PReLU repair, 68% on 600 pairs; 0..1 69–73%,
+//	               −1..1 63.5%, looser crops (zoom 0.8, 0.65) worse
+//	faceres        raw 0..255 at zoom 0.8: 97.5% (120 pairs); at 0..1 or −1..1 the
+//	               pooled features are all zero
 var (
 	// MobileFaceNet is sirius-ai's MobileFaceNet (InsightFace data, ArcFace
 	// loss): 112×112 ArcFace-aligned crop, (x − 127.5)/128, 192-d.
