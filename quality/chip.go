@@ -75,7 +75,7 @@ func fitSimilarity(src, dst []pt) similarity {
 
 func toPt(p image.Point) pt { return pt{float64(p.X), float64(p.Y)} }
 
-// eyeCentres returns the centres of the image-left (36–41) and image-right
+// anchorPoints returns the centres of the image-left (36–41) and image-right
 // (42–47) eyes and of the mouth (48–59) from 68 landmarks.
 func anchorPoints(lm []pt) (eyeL, eyeR, mouth pt) {
 	return mean(lm[36:42]...), mean(lm[42:48]...), mean(lm[48:60]...)

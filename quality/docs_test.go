@@ -66,8 +66,8 @@ func TestWriteDocs(t *testing.T) {
 	w("     %.2f→%.2f). Comparing with the ring (not with the global model) is what catches a skin-coloured hand.\n", mouthContrastGone, mouthContrastFull)
 	w("  5. Eyes and mouth report the larger of the colour and structure scores: either kind of evidence alone shows the\n")
 	w("     part is hidden, and neither reports more than it measured.\n\n")
-	w("  Not used: OpenCV cascades (no OpenCV in this build) and a landmark-plausibility term (dlib's fit stays\n")
-	w("  face-shaped under occluders, so it carried little signal in trials).\n\n")
+	w("  Not used: OpenCV's eye/mouth cascades (no OpenCV in this build) and a landmark-plausibility term (not\n")
+	w("  implemented; dlib's fit under an occluder was not evaluated as evidence).\n\n")
 
 	// Clean photos.
 	clean := make([][]float64, numRegions)

@@ -175,7 +175,7 @@ func medianMAD(xs []float64) (med, mad float64) {
 	return med, s[len(s)/2]
 }
 
-// percentile returns the p-quantile (0..1) of the luma of the valid pixels
+// percentileY returns the p-quantile (0..1) of the luma of the valid pixels
 // idx, and false if there are none.
 func percentileY(c *chip, idx []int, p float64) (float64, bool) {
 	var ys []float64
