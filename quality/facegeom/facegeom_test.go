@@ -282,3 +282,23 @@ func BenchmarkAttributes(b *testing.B) {
 		Shape(lm)
 	}
 }
+
+func TestAnalyzeOnRealPhotos(t *testing.T) {
+	shapes := map[string]bool{"square": true, "triangle": true, "oval": true, "heart": true, "round": true}
+	exprs := map[string]bool{"none": true, "smile": true, "laugh": true}
+	for _, p := range qtest.Photos(t) {
+		a, err := Analyze(p.Face.Landmarks)
+		if err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+		in01 := func(v float64) bool { return v >= 0 && v <= 1 && !math.IsNaN(v) }
+		if !in01(a.EyeStatus.LeftEye) || !in01(a.EyeStatus.RightEye) ||
+			!exprs[a.Expression.Type] || !(a.Expression.Probability >= 1.0/3 && a.Expression.Probability <= 1) ||
+			!shapes[a.FaceShape.Type] || !(a.FaceShape.Probability >= 0.2 && a.FaceShape.Probability <= 1) {
+			t.Errorf("%s: malformed %+v", p.Name, a)
+		}
+	}
+	if _, err := Analyze(nil); !errors.Is(err, ErrLandmarks) {
+		t.Errorf("Analyze(nil): %v", err)
+	}
+}
