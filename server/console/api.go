@@ -2,16 +2,20 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/quality"
+	"github.com/facekit/facekit/quality/facegeom"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/server/linkface"
@@ -58,6 +62,16 @@ type detectedFace struct {
 	Pose        pose        `json:"pose"`
 	Landmarks   [][2]int    `json:"landmarks"` // 68 points, iBUG 300-W order
 	Quality     faceQuality `json:"quality"`
+	// Report is the quality package's measurement (blur, illumination,
+	// completeness, occlusion per region); nil when it cannot be measured.
+	Report *quality.Report `json:"quality_report,omitempty"`
+	// Level is the strictest quality_control level the face passes
+	// (NONE when it fails LOW); Failures say what the next level refused.
+	Level    string   `json:"quality_level,omitempty"`
+	Failures []string `json:"quality_failures,omitempty"`
+	// Attributes are the landmark-geometry attributes (eye openness,
+	// expression, face shape).
+	Attributes *facegeom.Attributes `json:"attributes,omitempty"`
 }
 
 type detectResult struct {
@@ -123,9 +137,39 @@ func (d *Dialect) detect(c *gin.Context) {
 		for i, p := range f.Landmarks {
 			df.Landmarks[i] = [2]int{p.X, p.Y}
 		}
+		if r, err := quality.Measure(det.Image, f.Face); err == nil {
+			df.Report = &r
+			df.Level, df.Failures = strictestLevel(r)
+		}
+		if a, err := facegeom.Analyze(f.Landmarks); err == nil {
+			df.Attributes = &a
+		}
 		res.Faces = append(res.Faces, df)
 	}
 	c.JSON(http.StatusOK, res)
+}
+
+// strictestLevel returns the strictest control level r passes and the
+// failures of the level above it (none above HIGH).
+func strictestLevel(r quality.Report) (string, []string) {
+	passed := quality.LevelNone
+	for _, l := range []quality.Level{quality.LevelLow, quality.LevelNormal, quality.LevelHigh} {
+		err := quality.Check(r, l)
+		if err == nil {
+			passed = l
+			continue
+		}
+		var ce *quality.CheckError
+		if errors.As(err, &ce) {
+			fails := make([]string, len(ce.Failures))
+			for i, f := range ce.Failures {
+				fails[i] = strings.TrimPrefix(f.Error(), "quality: ")
+			}
+			return passed.String(), fails
+		}
+		return passed.String(), []string{err.Error()}
+	}
+	return passed.String(), nil
 }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }

@@ -216,6 +216,14 @@ func TestDetect(t *testing.T) {
 				EyeDistance float64 `json:"eye_distance"`
 				Brightness  float64 `json:"brightness"`
 			} `json:"quality"`
+			Report *struct {
+				Blur         float64 `json:"blur"`
+				Illumination float64 `json:"illumination"`
+			} `json:"quality_report"`
+			Level      string `json:"quality_level"`
+			Attributes *struct {
+				Expression struct{ Type string } `json:"expression"`
+			} `json:"attributes"`
 		} `json:"faces"`
 	}
 	if code := e.do("POST", "/detect", nil, map[string]string{"image": "pristin.jpg"}, &res); code != 200 {
@@ -227,6 +235,9 @@ func TestDetect(t *testing.T) {
 	for i, f := range res.Faces {
 		if len(f.Landmarks) != 68 || f.Quality.EyeDistance <= 0 || f.Quality.Brightness <= 0 || f.Box.W <= 0 {
 			t.Errorf("face %d: %d landmarks, quality %+v, box %+v", i, len(f.Landmarks), f.Quality, f.Box)
+		}
+		if f.Report == nil || f.Report.Illumination <= 0 || f.Level == "" || f.Attributes == nil || f.Attributes.Expression.Type == "" {
+			t.Errorf("face %d: quality report %+v, level %q, attributes %+v", i, f.Report, f.Level, f.Attributes)
 		}
 		// Every landmark lies near its box.
 		for _, p := range f.Landmarks {

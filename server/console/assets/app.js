@@ -215,11 +215,30 @@ function renderDetect() {
       ['yaw / pitch / roll', fmt(f.pose.yaw, 1) + '° / ' + fmt(f.pose.pitch, 1) + '° / ' + fmt(f.pose.roll, 1) + '°'],
       ['face width', q.face_width + ' px'],
       ['eye distance', fmt(q.eye_distance, 1) + ' px'],
-      ['brightness', fmt(q.brightness, 0) + ' / 255'],
       ['contrast', fmt(q.contrast, 1)],
-      ['landmarks', String(f.landmarks.length)],
-      ['face_token', f.face_token],
     ];
+    const r = f.quality_report;
+    if (r) {
+      const occ = Object.entries(r.occlusion).sort((a, b) => b[1] - a[1]);
+      rows.push(
+        ['quality level', f.quality_level + (f.quality_failures ? ' (next level: ' + f.quality_failures.join('; ') + ')' : '')],
+        ['blur', fmt(r.blur, 2) + ' (0 sharp … 1 blurred)'],
+        ['illumination', fmt(r.illumination, 0) + ' / 255'],
+        ['completeness', r.completeness ? 'inside the image' : 'cut by the border'],
+        ['most occluded', occ[0][0].replace('_', ' ') + ' ' + fmt(occ[0][1], 2)],
+      );
+    } else {
+      rows.push(['brightness', fmt(q.brightness, 0) + ' / 255']);
+    }
+    const a = f.attributes;
+    if (a) {
+      rows.push(
+        ['eyes open (L / R)', fmt(a.eye_status.left_eye, 2) + ' / ' + fmt(a.eye_status.right_eye, 2)],
+        ['expression', a.expression.type + ' ' + fmt(a.expression.probability, 2)],
+        ['face shape', a.face_shape.type + ' ' + fmt(a.face_shape.probability, 2)],
+      );
+    }
+    rows.push(['landmarks', String(f.landmarks.length)], ['face_token', f.face_token]);
     list.append(el('div', { class: 'face-card', 'data-face': String(i + 1) },
       el('h3', {}, el('span', { class: 'swatch', 'data-color': color }), 'Face ' + (i + 1)),
       el('table', {}, ...rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v))))));

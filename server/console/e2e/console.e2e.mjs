@@ -106,6 +106,8 @@ try {
     const rows = await page.locator('#detect-faces .face-card').first().textContent();
     assert.match(rows, /landmarks68/);
     assert.match(rows, /yaw \/ pitch \/ roll/);
+    assert.match(rows, /quality level(NONE|LOW|NORMAL|HIGH)/);
+    assert.match(rows, /expression(none|smile|laugh)/);
     // The canvas holds the photo plus drawings: sample the first face's box
     // edge for the first palette colour (#e6194b).
     const hit = await page.evaluate(() => {
