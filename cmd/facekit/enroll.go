@@ -22,6 +22,7 @@ import (
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/sqlite"
@@ -37,6 +38,7 @@ const (
 	outcomeUnreadable  = "unreadable"
 	outcomeSmallFace   = "poor quality: face too small"
 	outcomeTurned      = "poor quality: head turned too far"
+	outcomePoorQuality = "poor quality: " // + the first failed criterion
 	outcomeLibraryFull = "user has the maximum number of faces"
 	outcomeRejected    = "rejected by the library"
 )
@@ -50,6 +52,7 @@ type enrollOptions struct {
 	thumbnails bool
 	minFace    int     // pixels; smaller faces are "poor quality"
 	maxPose    float64 // degrees of |yaw| or |pitch|
+	quality    quality.Level
 	workers    int
 	// progress is drawn on stderr when it is a terminal.
 	progress bool
@@ -112,6 +115,7 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 	noThumbs := fs.Bool("no-thumbnails", false, "do not store a small face crop per enrolled face")
 	fs.IntVar(&opts.minFace, "min-face", 40, "skip faces whose box is narrower than this many pixels")
 	fs.Float64Var(&opts.maxPose, "max-pose", 50, "skip faces turned more than this many degrees (yaw or pitch)")
+	level := fs.String("quality", "LOW", "quality control level a face must pass: NONE, LOW, NORMAL or HIGH (blur, illumination, occlusion, size, pose)")
 	fs.IntVar(&opts.workers, "workers", 0, "photos analysed at once (0 = the engine pool size)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -125,6 +129,9 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 	}
 	if !store.ValidID(opts.group) {
 		return fmt.Errorf("group %q: %w", opts.group, store.ErrInvalidID)
+	}
+	if opts.quality, err = quality.ParseLevel(*level); err != nil {
+		return err
 	}
 	opts.photos = fs.Arg(0)
 	opts.thumbnails = !*noThumbs
@@ -341,6 +348,11 @@ func analysePhoto(ctx context.Context, eng *engine.Engine, p photo, opts enrollO
 	if math.Abs(f.Pose.Yaw) > opts.maxPose || math.Abs(f.Pose.Pitch) > opts.maxPose {
 		return skip(outcomeTurned, fmt.Sprintf("yaw %.0f°, pitch %.0f°, maximum %.0f°", f.Pose.Yaw, f.Pose.Pitch, opts.maxPose))
 	}
+	if opts.quality != quality.LevelNone {
+		if outcome, detail := checkQuality(img, f, opts.quality); outcome != "" {
+			return skip(outcome, detail)
+		}
+	}
 	sf := &store.Face{
 		// The same token the HTTP API gives this face, so a photo enrolled
 		// twice is recognised as the same face.
@@ -353,6 +365,37 @@ func analysePhoto(ctx context.Context, eng *engine.Engine, p photo, opts enrollO
 		}
 	}
 	return e, sf
+}
+
+// qualityCriteria are the quality package's failures, each reported as its
+// own skip reason.
+var qualityCriteria = []error{
+	quality.ErrIncomplete, quality.ErrFaceTooSmall, quality.ErrPose, quality.ErrBlur, quality.ErrIllumination,
+	quality.ErrOcclusionLeftEye, quality.ErrOcclusionRightEye, quality.ErrOcclusionNose, quality.ErrOcclusionMouth,
+	quality.ErrOcclusionLeftCheek, quality.ErrOcclusionRightCheek, quality.ErrOcclusionChin,
+}
+
+// checkQuality measures f and applies level. It returns the outcome (the
+// first failed criterion, which names the summary line) and the full
+// list of failures, or "" when the face passes.
+func checkQuality(img *imageio.Image, f engine.Face, level quality.Level) (string, string) {
+	r, err := quality.Measure(img, f)
+	if err != nil {
+		return outcomePoorQuality + "not measurable", err.Error()
+	}
+	err = quality.Check(r, level)
+	if err == nil {
+		return "", ""
+	}
+	var ce *quality.CheckError
+	if errors.As(err, &ce) && len(ce.Failures) > 0 {
+		for _, c := range qualityCriteria {
+			if errors.Is(ce.Failures[0], c) {
+				return outcomePoorQuality + strings.TrimPrefix(c.Error(), "quality: "), err.Error()
+			}
+		}
+	}
+	return outcomePoorQuality + "check failed", err.Error()
 }
 
 // Thumbnail geometry: a 112 px aligned crop with generous padding shows the

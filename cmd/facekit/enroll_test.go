@@ -13,6 +13,7 @@ import (
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/internal/testenv"
+	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/sqlite"
 )
@@ -92,7 +93,7 @@ func TestEnroll(t *testing.T) {
 	eng := mustEngine(t)
 	photos := photoTree(t, enrollLayout)
 	db, path, app := mustLibrary(t)
-	opts := enrollOptions{dbPath: path, app: app, group: "staff", photos: photos, thumbnails: true, minFace: 40, maxPose: 50}
+	opts := enrollOptions{dbPath: path, app: app, group: "staff", photos: photos, thumbnails: true, minFace: 40, maxPose: 50, quality: quality.LevelLow}
 	var progress bytes.Buffer
 	sum, err := enroll(context.Background(), eng, db, opts, &progress)
 	if err != nil {
@@ -181,6 +182,81 @@ func TestEnrollQualityGates(t *testing.T) {
 				t.Errorf("outcomes = %v, want one %q", sum.outcomes, tt.outcome)
 			}
 		})
+	}
+}
+
+// blurredPhotos writes a box-blurred copy of a test photo as user/a.jpg
+// of a new photo directory.
+func blurredPhotos(tb testing.TB, name, user string, radius int) string {
+	tb.Helper()
+	img, err := loadImage(testenv.Face(tb, name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w, h := img.Width, img.Height
+	src := append([]byte(nil), img.Pix...)
+	tmp := make([]byte, len(src))
+	// Three passes of a separable box filter approximate a Gaussian.
+	for pass := 0; pass < 3; pass++ {
+		for _, horizontal := range []bool{true, false} {
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					var sum [3]int
+					n := 0
+					for k := -radius; k <= radius; k++ {
+						xx, yy := x, y
+						if horizontal {
+							xx = min(max(x+k, 0), w-1)
+						} else {
+							yy = min(max(y+k, 0), h-1)
+						}
+						o := yy*img.Stride + 3*xx
+						sum[0] += int(src[o])
+						sum[1] += int(src[o+1])
+						sum[2] += int(src[o+2])
+						n++
+					}
+					o := y*img.Stride + 3*x
+					tmp[o], tmp[o+1], tmp[o+2] = byte(sum[0]/n), byte(sum[1]/n), byte(sum[2]/n)
+				}
+			}
+			src, tmp = tmp, src
+		}
+	}
+	img.Pix = src
+	dir := tb.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, user), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, user, "a.jpg"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	if err := jpeg.Encode(f, img, &jpeg.Options{Quality: 92}); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+// A blurred photo of a face that enrolls when sharp is refused by the
+// quality gate, with the criterion named in the summary.
+func TestEnrollRejectsBlurredPhoto(t *testing.T) {
+	eng := mustEngine(t)
+	photos := blurredPhotos(t, "bona.jpg", "bona", 10)
+	db, path, app := mustLibrary(t)
+	opts := enrollOptions{dbPath: path, app: app, group: "g", photos: photos, minFace: 40, maxPose: 50, quality: quality.LevelLow}
+	sum, err := enroll(context.Background(), eng, db, opts, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := outcomePoorQuality + "face is blurred"; sum.outcomes[want] != 1 {
+		t.Errorf("outcomes = %v, want one %q", sum.outcomes, want)
+	}
+	var out bytes.Buffer
+	sum.print(&out)
+	if !strings.Contains(out.String(), "quality control LOW failed") {
+		t.Errorf("summary does not say why:\n%s", out.String())
 	}
 }
 
