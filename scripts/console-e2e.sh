@@ -33,8 +33,9 @@ if ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
 fi
 
-# The driver: playwright-core (no bundled browsers are downloaded).
-if [[ ! -d $e2e/node_modules/playwright-core ]]; then
+# The driver, playwright-core (no bundled browsers are downloaded), and an
+# OpenAPI validator for /openapi.json.
+if [[ ! -d $e2e/node_modules/playwright-core || ! -d $e2e/node_modules/@apidevtools/swagger-parser ]]; then
   (cd "$e2e" && npm ci --no-audit --no-fund)
 fi
 

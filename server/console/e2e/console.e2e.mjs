@@ -11,6 +11,7 @@
 //
 // Exits non-zero on the first failed expectation.
 import { chromium } from 'playwright-core';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -75,6 +76,13 @@ async function waitFor(fn, arg, opts) {
 }
 
 try {
+  await check('/openapi.json is a valid OpenAPI 3 document', async () => {
+    const resp = await fetch(base + '/openapi.json');
+    assert.equal(resp.status, 200);
+    const doc = await SwaggerParser.validate(await resp.json());
+    assert.ok(Object.keys(doc.paths).length >= 25, 'only ' + Object.keys(doc.paths).length + ' paths');
+  });
+
   await check('sign-in page renders', async () => {
     await page.goto(base + '/console');
     await page.waitForSelector('#signin-form');
