@@ -7,8 +7,9 @@
 // The page talks to a small JSON API under /console/api/ that is private to
 // the console (not part of any vendor's wire format and not in the OpenAPI
 // document). It authenticates with the same access tokens as the Baidu
-// dialect (Authorization: Bearer TOKEN, issued by /oauth/2.0/token) and
-// applies the application's rate limit and quota.
+// dialect (Authorization: Bearer TOKEN, issued by /oauth/2.0/token); calls
+// that analyse an image count against the application's rate limit and
+// quota.
 package console
 
 import (
@@ -101,24 +102,27 @@ func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
 		files.ServeHTTP(c.Writer, c.Request)
 	})
 
+	// Calls that analyse an image count against the application's rate
+	// limit and quota like any API call; browsing the library does not, so
+	// that a page of thumbnails cannot exhaust either.
 	api := r.Group(PathAPI, label, recovery, d.auth)
 	api.GET("/whoami", d.whoami)
-	api.POST("/detect", d.detect)
-	api.POST("/compare", d.compare)
+	api.POST("/detect", d.admit, d.detect)
+	api.POST("/compare", d.admit, d.compare)
 	api.GET("/groups", d.listGroups)
 	api.POST("/groups", d.createGroup)
 	api.DELETE("/groups/:group", d.deleteGroup)
 	api.GET("/groups/:group/users", d.listUsers)
-	api.POST("/groups/:group/users", d.addUser)
-	api.POST("/groups/:group/search", d.search)
+	api.POST("/groups/:group/users", d.admit, d.addUser)
+	api.POST("/groups/:group/search", d.admit, d.search)
 	api.DELETE("/groups/:group/users/:user", d.deleteUser)
 	api.GET("/groups/:group/users/:user/faces", d.listFaces)
-	api.POST("/groups/:group/users/:user/faces", d.addFace)
+	api.POST("/groups/:group/users/:user/faces", d.admit, d.addFace)
 	api.DELETE("/groups/:group/users/:user/faces/:token", d.deleteFace)
 	api.GET("/groups/:group/users/:user/faces/:token/thumbnail", d.thumbnail)
 }
 
-// auth resolves the bearer token to an application and applies its limits.
+// auth resolves the bearer token to an application.
 func (d *Dialect) auth(c *gin.Context) {
 	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	if !ok || token == "" {
@@ -134,7 +138,12 @@ func (d *Dialect) auth(c *gin.Context) {
 		return
 	}
 	server.SetApp(c, app)
-	if err := d.core.Admit(ctx, app); err != nil {
+	c.Next()
+}
+
+// admit applies the application's rate limit and quota.
+func (d *Dialect) admit(c *gin.Context) {
+	if err := d.core.Admit(c.Request.Context(), appOf(c)); err != nil {
 		d.fail(c, err)
 		c.Abort()
 		return

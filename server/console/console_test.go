@@ -47,6 +47,8 @@ type env struct {
 	t     *testing.T
 	base  string
 	token string
+	db    *sqlite.DB
+	app   string
 }
 
 func newEnv(t *testing.T, cfg console.Config) *env {
@@ -83,7 +85,7 @@ func newEnv(t *testing.T, cfg console.Config) *env {
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
 		t.Fatalf("token: %v", err)
 	}
-	return &env{t: t, base: hs.URL, token: tok.AccessToken}
+	return &env{t: t, base: hs.URL, token: tok.AccessToken, db: db, app: app.ID}
 }
 
 // do sends a request to the console API; files maps multipart fields to
@@ -423,5 +425,26 @@ func TestScriptParses(t *testing.T) {
 	out, err := exec.Command(node, "--check", filepath.Join("assets", "app.js")).CombinedOutput()
 	if err != nil {
 		t.Errorf("assets/app.js: %v\n%s", err, out)
+	}
+}
+
+// Image analysis counts against the application's quota; browsing the
+// library does not.
+func TestQuotaAppliesToAnalysisOnly(t *testing.T) {
+	e := newEnv(t, console.Config{})
+	if err := e.db.SetAppLimits(context.Background(), e.app, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.do("POST", "/groups/g/users", map[string]string{"user_id": "bona"}, map[string]string{"image": "bona.jpg"}, nil); code != http.StatusCreated {
+		t.Fatalf("first analysis: %d", code)
+	}
+	var er apiErr
+	if code := e.do("POST", "/detect", nil, map[string]string{"image": "bona.jpg"}, &er); code != http.StatusTooManyRequests || er.Code != "quota_exceeded" {
+		t.Errorf("second analysis: %d %+v", code, er)
+	}
+	for i := 0; i < 3; i++ {
+		if code := e.do("GET", "/groups/g/users", nil, nil, nil); code != http.StatusOK {
+			t.Errorf("browsing after the quota: %d", code)
+		}
 	}
 }

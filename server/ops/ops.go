@@ -117,6 +117,11 @@ func (d *Dialect) NotFound(c *gin.Context) { c.Status(http.StatusNotFound) }
 
 // Register implements server.Dialect. core may be nil (tests).
 func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+	// gin binds middleware to a route when the route is added, so routes
+	// mounted before this dialect would go uncounted.
+	if n := len(r.Routes()); n > 0 && core != nil {
+		core.Logger().Warn("ops dialect mounted after other routes; their requests are not in /metrics", "routes", n)
+	}
 	r.Use(d.measure)
 	r.GET(PathMetrics, d.metrics)
 	r.GET(PathHealth, func(c *gin.Context) {
