@@ -348,7 +348,9 @@ Debian's libdlib build; the ResNet's matrix products run in OpenBLAS, which pick
 the CPU at run time. The default build targets baseline x86-64 and runs on any 64-bit x86 kiosk
 PC. \`make NATIVE=1\` adds \`-march=native\` (the binary then needs a CPU like the build
 machine's); \`CGO_CXXFLAGS="-march=x86-64-v3"\` targets every AVX2 CPU (Intel Haswell 2013+,
-AMD Zen+) — not Atom/Celeron/Pentium Silver class kiosk boards before ~2021, which lack AVX.
+AMD Zen and later), but not the Intel Atom/Celeron/Pentium Silver boards common in kiosks before
+Alder Lake-N (2023), which lack AVX; such a binary dies with SIGILL there. -O3 matters for the
+shape predictor; \`-mavx\` alone (without AVX2) makes dlib's HOG slower, not faster.
 EOF
   if [[ ${BENCH_FLAGS:-0} == 1 ]]; then
     echo
