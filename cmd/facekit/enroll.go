@@ -221,6 +221,9 @@ func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollO
 	if workers <= 0 {
 		workers = eng.PoolSize()
 	}
+	// A library write error stops the analysis of the remaining photos.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	// Analysis runs in parallel; library writes and the journal stay on
 	// this goroutine so that the journal order is the commit order.
 	type result struct {
@@ -282,11 +285,13 @@ func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollO
 				continue // not done: the next run retries it
 			default:
 				werr = fmt.Errorf("enrolling %s: %w", r.p.rel, err)
+				cancel()
 				continue
 			}
 		}
 		if err := writeJournal(jw, e); err != nil {
 			werr = err
+			cancel()
 			continue
 		}
 		sum.count(e)
@@ -588,15 +593,27 @@ type progressBar struct {
 }
 
 func (b *progressBar) draw(s *enrollSummary) {
+	if b.w == nil {
+		return
+	}
+	now := time.Now()
 	if !b.on {
+		// Not a terminal (a log file, a pipe): a plain line every 10 s
+		// tells a long run is alive without flooding the log.
+		if b.last.IsZero() {
+			b.last = now
+		}
+		if b.done < b.total && now.Sub(b.last) >= 10*time.Second {
+			b.last = now
+			fmt.Fprintf(b.w, "enroll: %d/%d photos, added %d, skipped %d\n", b.done, b.total, s.outcomes[outcomeAdded], s.skipped())
+		}
 		return
 	}
 	// Redrawing more than ~10 times a second only costs terminal time.
-	if now := time.Now(); b.done < b.total && now.Sub(b.last) < 100*time.Millisecond {
+	if b.done < b.total && now.Sub(b.last) < 100*time.Millisecond {
 		return
-	} else {
-		b.last = now
 	}
+	b.last = now
 	const width = 30
 	fill := 0
 	if b.total > 0 {
@@ -610,7 +627,7 @@ func (b *progressBar) draw(s *enrollSummary) {
 }
 
 func (b *progressBar) finish() {
-	if b.on {
+	if b.on && b.w != nil {
 		fmt.Fprintln(b.w)
 	}
 }
