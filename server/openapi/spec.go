@@ -198,6 +198,8 @@ func addBaidu(d *Document) {
 				"200": {Description: "A token.", Content: jsonContent(object("",
 					req("access_token", str("")), req("expires_in", integer("Seconds; default 2592000 (30 days).")),
 					req("refresh_token", str("")), req("scope", str("")), req("session_key", str("")), req("session_secret", str(""))))},
+				"400": {Description: "grant_type is not client_credentials (unsupported_grant_type).", Content: jsonContent(object("",
+					req("error", str("")), req("error_description", str(""))))},
 				"401": {Description: "Unknown client or wrong secret.", Content: jsonContent(object("",
 					req("error", str("invalid_client")), req("error_description", str(""))))},
 			},
@@ -252,7 +254,9 @@ func addBaidu(d *Document) {
 		&Schema{Type: "array", Items: ref("BaiduImage"), MinItems: max(2), MaxItems: max(2)},
 		object("", req("score", between(number("0–100; 80 ≈ false-accept rate 1e-4."), 0, 100)), req("face_list", array(faceTokenOnly, "")))))
 	d.add("POST", p+"/v3/faceverify", baiduOpBody("Liveness of 1–8 photos",
-		"The body is a JSON array of images with optional face_field.",
+		"The body is a JSON array of images with optional face_field. facekit has no liveness model yet: the request is "+
+			"validated (image count, each image) and then answered with error_code 6 (no permission) "+
+			"rather than an invented score.",
 		&Schema{Type: "array", Items: ref("BaiduImage"), MinItems: max(1), MaxItems: max(8)},
 		object("", req("face_liveness", number("")), req("thresholds", &Schema{Type: "object"}), req("face_list", array(&Schema{Type: "object"}, "")))))
 	d.add("POST", p+"/v3/person/verify", baiduOp("Compare a photo with an ID number's registered photo",
