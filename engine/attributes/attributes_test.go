@@ -5,6 +5,7 @@ import (
 	"image"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/facekit/facekit/engine"
@@ -265,4 +266,56 @@ func BenchmarkStages(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDegenerateLandmarks: a face whose 68 points coincide (or sit at the
+// image corner) must give finite, in-range values, never a panic.
+func TestDegenerateLandmarks(t *testing.T) {
+	a := mustAnalyzer(t)
+	img := imageio.NewImage(40, 30)
+	for _, pt := range []image.Point{{20, 15}, {0, 0}, {39, 29}} {
+		lm := make([]image.Point, 68)
+		for i := range lm {
+			lm[i] = pt
+		}
+		got, err := a.Analyze(img, engine.Face{Landmarks: lm}, AllFields)
+		if err != nil {
+			t.Fatalf("point %v: %v", pt, err)
+		}
+		if *got.Age < 0 || *got.Age > 100 || got.Gender.Probability > 1 || got.Emotion.Probability > 1 || got.Glasses.Probability > 1 {
+			t.Fatalf("point %v: out of range %+v", pt, got)
+		}
+	}
+}
+
+// TestConcurrentAnalyze: one Analyzer shared by goroutines gives the same
+// answers as sequential calls (models load once, under sync.Once).
+func TestConcurrentAnalyze(t *testing.T) {
+	dir := testenvModelDir(t)
+	a, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := testPhotos(t)[:3]
+	want := make([]Attributes, len(ps))
+	got := make([]Attributes, len(ps))
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = a.Analyze(p.img, p.face, FieldEmotion|FieldGlasses)
+		}()
+	}
+	wg.Wait()
+	for i, p := range ps {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		want[i], _ = a.Analyze(p.img, p.face, FieldEmotion|FieldGlasses)
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("%s: concurrent %+v, sequential %+v", p.name, got[i], want[i])
+		}
+	}
 }

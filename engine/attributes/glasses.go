@@ -57,15 +57,14 @@ func canonical(img *imageio.Image, lm []image.Point) []float64 {
 		r[0] += float64(lm[i+6].X) / 6
 		r[1] += float64(lm[i+6].Y) / 6
 	}
-	// Similarity mapping canonical (u,v) to image (x,y).
+	// Similarity mapping canonical (u,v) to image (x,y). Coincident eye
+	// centres (degenerate landmarks) fall back to an unrotated 1:1 map
+	// rather than dividing by zero; the features are then meaningless but
+	// finite.
 	dx, dy := r[0]-l[0], r[1]-l[1]
-	s := math.Hypot(dx, dy) / canonEyeDist
-	if s == 0 {
-		s = 1
-	}
-	cos, sin := dx/math.Hypot(dx, dy+1e-12), dy/math.Hypot(dx, dy+1e-12)
-	if math.IsNaN(cos) {
-		cos, sin = 1, 0
+	s, cos, sin := 1.0, 1.0, 0.0
+	if d := math.Hypot(dx, dy); d >= 1 {
+		s, cos, sin = d/canonEyeDist, dx/d, dy/d
 	}
 	out := make([]float64, canonSide*canonSide)
 	for v := 0; v < canonSide; v++ {

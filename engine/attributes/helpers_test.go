@@ -126,3 +126,5 @@ func clone(img *imageio.Image) *imageio.Image {
 	out.Pix = append([]byte(nil), img.Pix...)
 	return &out
 }
+
+func testenvModelDir(tb testing.TB) string { return testenv.ModelDir(tb) }

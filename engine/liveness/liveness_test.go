@@ -4,6 +4,7 @@ import (
 	"errors"
 	"image"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/facekit/facekit/engine"
@@ -260,4 +261,53 @@ func BenchmarkScore(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDegenerateLandmarks: coincident landmarks (a tiny or broken face)
+// give a finite score in range, never a panic.
+func TestDegenerateLandmarks(t *testing.T) {
+	c := mustChecker(t)
+	img := imageio.NewImage(40, 30)
+	for _, pt := range []image.Point{{20, 15}, {0, 0}, {39, 29}} {
+		lm := make([]image.Point, 68)
+		for i := range lm {
+			lm[i] = pt
+		}
+		s, err := c.Score(img, engine.Face{Landmarks: lm})
+		if err != nil {
+			t.Fatalf("point %v: %v", pt, err)
+		}
+		if !(s >= 0 && s <= 1) {
+			t.Fatalf("point %v: score %v", pt, s)
+		}
+	}
+}
+
+// TestConcurrentScore: one Checker shared by goroutines gives the same
+// scores as sequential calls.
+func TestConcurrentScore(t *testing.T) {
+	c, err := New(testenv.ModelDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := testPhotos(t, 12)
+	got := make([]float64, len(ps))
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = c.Score(p.img, p.face)
+		}()
+	}
+	wg.Wait()
+	for i, p := range ps {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if want, _ := c.Score(p.img, p.face); want != got[i] {
+			t.Fatalf("%s: concurrent %v, sequential %v", p.name, got[i], want)
+		}
+	}
 }
