@@ -86,6 +86,12 @@ type Writer struct {
 	x *Index
 }
 
+// Reset empties the index, for a reload from the database.
+func (w *Writer) Reset() {
+	w.x.apps = make(map[string]map[string]*group)
+	w.x.rows = 0
+}
+
 // AddGroup makes sure the group exists (empty groups are searchable and
 // return no candidates).
 func (w *Writer) AddGroup(app, groupID string) {

@@ -47,6 +47,11 @@ type Options struct {
 	// Now returns the current time; nil means time.Now. Tests set it to
 	// move token and session expiry.
 	Now func() time.Time
+	// FollowInterval, when positive, makes the DB check this often whether
+	// another process (e.g. `facekit enroll` on the same file) committed,
+	// and then reload the search index, so a running server sees faces
+	// enrolled beside it. 0 disables following.
+	FollowInterval time.Duration
 }
 
 // DB is a face library in one SQLite file. It implements store.Library,
@@ -60,6 +65,12 @@ type DB struct {
 	// writeMu serialises a write transaction with the index update that
 	// follows its commit, so the index applies writes in commit order.
 	writeMu sync.Mutex
+
+	// dataVersion is the writer connection's last seen PRAGMA
+	// data_version, which changes only when another connection commits.
+	dataVersion int64
+	stopFollow  chan struct{}
+	followDone  sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -129,12 +140,73 @@ func Open(path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if db.dataVersion, err = db.readDataVersion(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opts.FollowInterval > 0 {
+		db.stopFollow = make(chan struct{})
+		db.followDone.Add(1)
+		go db.follow(opts.FollowInterval)
+	}
 	return db, nil
+}
+
+// readDataVersion asks the writer connection for PRAGMA data_version. The
+// writer pool holds exactly one connection, so successive calls compare
+// like with like: the value moves only when some other connection (another
+// process, or this DB's read pool, which never writes) has committed.
+func (db *DB) readDataVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := db.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlite: data_version: %w", err)
+	}
+	return v, nil
+}
+
+// Refresh reloads the search index if another process committed to the
+// database since the last check, and reports whether it did. Searches wait
+// while the index reloads.
+func (db *DB) Refresh(ctx context.Context) (bool, error) {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	v, err := db.readDataVersion(ctx)
+	if err != nil {
+		return false, err
+	}
+	if v == db.dataVersion {
+		return false, nil
+	}
+	if err := db.loadIndex(ctx); err != nil {
+		return false, err
+	}
+	db.dataVersion = v
+	return true, nil
+}
+
+func (db *DB) follow(every time.Duration) {
+	defer db.followDone.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stopFollow:
+			return
+		case <-t.C:
+			// A failed check is retried at the next tick; the index keeps
+			// serving the last good snapshot meanwhile.
+			_, _ = db.Refresh(context.Background())
+		}
+	}
 }
 
 // Close closes the database. It is safe to call more than once.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		if db.stopFollow != nil {
+			close(db.stopFollow)
+			db.followDone.Wait()
+		}
 		var errs []error
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
@@ -210,11 +282,12 @@ func (db *DB) applyMigration(ctx context.Context, version int, path, name string
 	return nil
 }
 
-// loadIndex streams every group and face into a fresh index. Vectors are
-// decoded straight from the driver's buffer (sql.RawBytes) to avoid a copy
-// per row.
+// loadIndex (re)builds the search index: it empties it and streams every
+// group and face into it. Vectors are decoded straight from the driver's
+// buffer (sql.RawBytes) to avoid a copy per row.
 func (db *DB) loadIndex(ctx context.Context) error {
 	return db.idx.Update(func(w *index.Writer) error {
+		w.Reset()
 		rows, err := db.r.QueryContext(ctx, `SELECT app_id, group_id FROM groups ORDER BY id`)
 		if err != nil {
 			return fmt.Errorf("sqlite: load groups: %w", err)
