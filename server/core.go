@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/attributes"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/engine/liveness"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/ratelimit"
@@ -50,6 +52,24 @@ var (
 type Engine interface {
 	Analyze(ctx context.Context, img image.Image, opts engine.Options) ([]engine.Face, error)
 	PoolSize() int
+}
+
+// AttributeAnalyzer is what the server needs of *attributes.Analyzer: the
+// requested model attributes of one face with its 68 landmarks. It must be
+// safe for concurrent use. Returns attributes.ErrNoLandmarks or
+// attributes.ErrFaceOutside for a face it cannot place a crop on (the
+// fields then stay absent) and other errors for model failures.
+type AttributeAnalyzer interface {
+	Analyze(img *imageio.Image, f engine.Face, fields attributes.Fields) (attributes.Attributes, error)
+}
+
+// LivenessChecker is what the server needs of *liveness.Checker:
+// face_liveness in 0..1 (1 = live) of one face with its 68 landmarks. It
+// must be safe for concurrent use. Returns liveness.ErrNoLandmarks or
+// liveness.ErrFaceOutside for a face it cannot score and other errors for
+// model failures.
+type LivenessChecker interface {
+	Score(img *imageio.Image, f engine.Face) (float64, error)
 }
 
 // Core is the vendor-neutral service layer. It is safe for concurrent use.
@@ -254,11 +274,21 @@ func decodeBase64(s string, maxBytes int64) ([]byte, error) {
 // ---- faces ----
 
 // Face is one detected face with its token. Faces recalled by token carry
-// only the token and the descriptor (HasBox false): no box, landmarks or pose.
+// only the token and the descriptor (HasBox false): no box, landmarks,
+// pose, attributes or liveness.
 type Face struct {
 	engine.Face
 	Token  string
 	HasBox bool
+	// Attributes holds the fields DetectOptions.Attributes asked for; nil
+	// when none were asked, no analyzer is configured or the face gave the
+	// models nothing to crop.
+	Attributes *attributes.Attributes
+	// Liveness is face_liveness (0..1, 1 = live), valid when LivenessScored:
+	// DetectOptions.Liveness asked for it, a checker is configured and the
+	// face could be scored.
+	Liveness       float64
+	LivenessScored bool
 }
 
 // Embedding returns the face's descriptor as a store embedding.
@@ -285,13 +315,22 @@ type DetectOptions struct {
 	// SortByCenter orders faces by distance to the image centre instead of
 	// by area.
 	SortByCenter bool
+	// Attributes are the model attributes to estimate for every face
+	// (needs Deps.Attributes; ignored without it).
+	Attributes attributes.Fields
+	// Liveness scores every face's face_liveness (needs Deps.Liveness;
+	// ignored without it).
+	Liveness bool
 }
 
 // DetectFaces loads src, detects up to MaxFaces faces with landmarks, pose
 // and descriptor, names each with its face token and caches it so that a
-// later request may pass the token instead of the image. A FACE_TOKEN source
-// returns the cached face. Returns ErrNoFace when nothing is found,
-// ErrFaceTokenNotFound, ErrBusy, and the errors of LoadImage.
+// later request may pass the token instead of the image. The attribute and
+// liveness models, when asked for, run on each face inside the same
+// analysis slot as the detection (they are CPU-bound too). A FACE_TOKEN
+// source returns the cached face. Returns ErrNoFace when nothing is found,
+// ErrFaceTokenNotFound, ErrBusy, the errors of LoadImage and model
+// failures of the analyzers.
 func (core *Core) DetectFaces(ctx context.Context, app string, src ImageSource, opts DetectOptions) (*Detection, error) {
 	if src.Kind == ImageFaceToken {
 		f, err := core.RecallFace(ctx, app, src.Value)
@@ -347,7 +386,72 @@ func (core *Core) DetectFaces(ctx context.Context, app string, src ImageSource, 
 			core.log.Warn("caching face token", "log_id", RequestIDFrom(ctx), "error", err)
 		}
 	}
+	for i := range det.Faces {
+		if err := core.analyzeFace(img.Image, &det.Faces[i], opts); err != nil {
+			return nil, err
+		}
+	}
 	return det, nil
+}
+
+// analyzeFace runs the attribute and liveness models opts asks for on one
+// face. A face the models cannot place a crop on (no landmarks, outside the
+// image) simply lacks the values; a model failure is an error.
+func (core *Core) analyzeFace(img *imageio.Image, f *Face, opts DetectOptions) error {
+	if opts.Attributes != 0 && core.deps.Attributes != nil {
+		a, err := core.deps.Attributes.Analyze(img, f.Face, opts.Attributes)
+		switch {
+		case errors.Is(err, attributes.ErrNoLandmarks), errors.Is(err, attributes.ErrFaceOutside):
+		case err != nil:
+			return fmt.Errorf("server: face attributes: %w", err)
+		default:
+			f.Attributes = &a
+		}
+	}
+	if opts.Liveness && core.deps.Liveness != nil {
+		s, err := core.deps.Liveness.Score(img, f.Face)
+		switch {
+		case errors.Is(err, liveness.ErrNoLandmarks), errors.Is(err, liveness.ErrFaceOutside):
+		case err != nil:
+			return fmt.Errorf("server: face liveness: %w", err)
+		default:
+			f.Liveness, f.LivenessScored = s, true
+		}
+	}
+	return nil
+}
+
+// HasAttributes reports whether an attribute analyzer is configured.
+func (core *Core) HasAttributes() bool { return core.deps.Attributes != nil }
+
+// HasLiveness reports whether a liveness checker is configured.
+func (core *Core) HasLiveness() bool { return core.deps.Liveness != nil }
+
+// LivenessThresholds returns the liveness package's calibrated FRR
+// thresholds, the ones CheckLiveness applies.
+func (core *Core) LivenessThresholds() liveness.Thresholds { return liveness.CalibratedThresholds() }
+
+// CheckLiveness applies a liveness control level to a face detected with
+// DetectOptions.Liveness. LevelNone always passes. Returns ErrNotAvailable
+// without a liveness checker, and liveness.ErrLivenessFailed when the face
+// scores below the level's threshold or has no score: a face recalled by
+// token has no pixels left to score, and passing it unchecked would let a
+// recapture through by way of an earlier detect call.
+func (core *Core) CheckLiveness(f Face, level liveness.Level) error {
+	if level == liveness.LevelNone {
+		return nil
+	}
+	if core.deps.Liveness == nil {
+		return fmt.Errorf("%w: liveness control %s needs the liveness models", ErrNotAvailable, level)
+	}
+	if !f.LivenessScored {
+		why := "the face could not be scored"
+		if !f.HasBox {
+			why = "a face passed by token has no pixels to score"
+		}
+		return fmt.Errorf("%w: %s", liveness.ErrLivenessFailed, why)
+	}
+	return liveness.Check(f.Liveness, level)
 }
 
 // DetectOne is DetectFaces for the single largest face.

@@ -115,8 +115,9 @@ func (c Config) Defaults(pool int) Config {
 }
 
 // Deps are the services the server runs on. Engine, Library, Searcher,
-// Apps and FaceTokens are required; Sessions and Registry are optional (the
-// endpoints that need them answer "not available" without them).
+// Apps and FaceTokens are required; Sessions, Registry, Attributes and
+// Liveness are optional (the endpoints and fields that need them answer
+// "not available" or stay absent without them).
 type Deps struct {
 	Engine     Engine
 	Library    store.Library
@@ -125,6 +126,12 @@ type Deps struct {
 	FaceTokens store.FaceTokens
 	Sessions   store.SessionCodes
 	Registry   registry.Source
+	// Attributes estimates age, gender, emotion and glasses
+	// (*attributes.Analyzer); nil leaves those fields absent.
+	Attributes AttributeAnalyzer
+	// Liveness scores face_liveness (*liveness.Checker); nil makes every
+	// liveness control other than NONE answer "not available".
+	Liveness LivenessChecker
 	// Curve maps descriptor distance to false-accept rate; default
 	// calibration.Default().
 	Curve *calibration.Curve

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,11 +13,16 @@ import (
 	"time"
 
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/attributes"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/engine/liveness"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
+	"github.com/facekit/facekit/server/console"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/linkface"
+	"github.com/facekit/facekit/server/openapi"
+	"github.com/facekit/facekit/server/ops"
 	"github.com/facekit/facekit/server/tencent"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/source"
@@ -58,7 +64,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		return err
 	}
 	defer eng.Close()
-	db, err := sqlite.Open(filepath.Join(cfg.Data, "facekit.db"), sqlite.Options{MaxFaceTokens: cfg.Server.MaxFaceTokens})
+	dbPath := filepath.Join(cfg.Data, "facekit.db")
+	db, err := sqlite.Open(dbPath, sqlite.Options{
+		MaxFaceTokens: cfg.Server.MaxFaceTokens,
+		// Follow other writers so that `facekit enroll` and `import` on
+		// the same file show up without a restart.
+		FollowInterval: 2 * time.Second,
+	})
 	if err != nil {
 		return err
 	}
@@ -76,6 +88,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	if cfg.Server.MaxImageSide > 0 {
 		limits.MaxSide = cfg.Server.MaxImageSide
 	}
+	// ops must be the first dialect: gin attaches middleware only to the
+	// routes registered after it, and its metrics should see them all.
+	opsd := ops.New(ops.Config{
+		Checks:       map[string]ops.Check{"engine": ops.EngineCheck(eng), "library": ops.WritableCheck(dbPath)},
+		LibraryFaces: db.Index().Len,
+	})
+	attrs, live, err := humanModels(cfg.Engine.Models, log)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Addr:         cfg.Addr,
 		ReadTimeout:  time.Duration(cfg.Server.ReadTimeout),
@@ -91,20 +113,54 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 			AllowPrivate: cfg.Server.AllowPrivateURLs,
 		},
 	}, server.Deps{
-		Engine:     eng,
-		Library:    db,
-		Searcher:   db,
+		Engine:     opsd.Engine(eng),
+		Library:    opsd.Library(db),
+		Searcher:   opsd.Searcher(db),
 		Apps:       db,
 		FaceTokens: db,
 		Sessions:   db,
 		Registry:   reg,
+		Attributes: attrs,
+		Liveness:   live,
 		Logger:     log,
-		Dialects:   dialects(cfg),
+		Dialects:   append([]server.Dialect{opsd}, dialects(cfg)...),
 	})
 	if err != nil {
 		return err
 	}
 	return listenAndServe(ctx, srv, cfg.Addr, time.Duration(cfg.Server.ShutdownGraceTime), ready)
+}
+
+// humanModels loads the attribute analyzer and the liveness checker from
+// the human-models directory under the model directory. Missing models are
+// not fatal: the server starts without them, leaves the attribute fields
+// absent and answers liveness requests "not available". The interfaces
+// stay nil (not a typed nil pointer) when a package is unavailable.
+func humanModels(modelDir string, log *slog.Logger) (server.AttributeAnalyzer, server.LivenessChecker, error) {
+	dir := filepath.Join(modelDir, "human-models")
+	var (
+		attrs server.AttributeAnalyzer
+		live  server.LivenessChecker
+	)
+	a, err := attributes.New(dir)
+	switch {
+	case errors.Is(err, engine.ErrModelMissing):
+		log.Warn("face attribute models missing: age, gender, emotion and glasses stay absent", "dir", dir, "error", err)
+	case err != nil:
+		return nil, nil, fmt.Errorf("attribute models: %w", err)
+	default:
+		attrs = a
+	}
+	l, err := liveness.New(dir)
+	switch {
+	case errors.Is(err, engine.ErrModelMissing):
+		log.Warn("liveness models missing: liveness_control and faceverify answer not available", "dir", dir, "error", err)
+	case err != nil:
+		return nil, nil, fmt.Errorf("liveness models: %w", err)
+	default:
+		live = l
+	}
+	return attrs, live, nil
 }
 
 // dialects are the vendor APIs facekit serves.
@@ -117,6 +173,8 @@ func dialects(cfg Config) []server.Dialect {
 		baidu.New(),
 		linkface.New(linkface.Config{KeyLifetime: time.Duration(cfg.Linkface.KeyLifetime)}),
 		tencent.New(tencent.Config{Credentials: creds}),
+		openapi.NewDialect(),
+		console.New(console.Config{NoThumbnails: !cfg.Library.Thumbnails}),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/engine/liveness"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/imagesrc"
@@ -292,6 +293,10 @@ var errorTable = []struct {
 	{quality.ErrOcclusionChin, CodeChinOccluded},
 	{quality.ErrLandmarks, CodeQualityControl},
 	{quality.ErrDegenerateFace, CodeQualityControl},
+
+	// Liveness control.
+	{liveness.ErrLivenessFailed, CodeLivenessFail},
+	{liveness.ErrUnknownLevel, CodeLivenessFormat},
 
 	// Registry photos (person/verify, mingjing/verify).
 	{registry.ErrInvalidIDNumber, CodeIDNumberFormatError},

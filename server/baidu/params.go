@@ -194,6 +194,9 @@ type controls struct {
 
 var controlLevels = []string{"NONE", "LOW", "NORMAL", "HIGH"}
 
+// wantsLiveness reports whether a liveness check was asked for.
+func (c controls) wantsLiveness() bool { return c.liveness != "" && c.liveness != "NONE" }
+
 // controls reads quality_control and liveness_control (with an optional
 // key prefix such as "register_").
 func (p params) controls(prefix string) (controls, error) {

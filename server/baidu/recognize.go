@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/facekit/facekit/engine/attributes"
+	"github.com/facekit/facekit/engine/liveness"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/quality/facegeom"
 	"github.com/facekit/facekit/server"
@@ -49,23 +51,44 @@ func (d *Dialect) score(distance float64) float64 {
 	return round2(ScoreFromFAR(d.core.FAR(distance)))
 }
 
-// checkControls applies quality_control and liveness_control to a face.
+// checkControls applies quality_control and then liveness_control to a
+// face, in the order the API documents (quality, liveness, recognition).
 //
 // Quality is measured by package quality (blur, illumination, occlusion per
 // region, completeness, size and pose) and judged against its LOW, NORMAL
 // and HIGH thresholds; a face recalled by FACE_TOKEN has no pixels left to
-// measure and passes. facekit has no liveness model yet, so any liveness
-// level other than NONE is answered with "No permission" (6) rather than
-// passed unchecked.
+// measure and passes. Liveness compares the face's face_liveness (package
+// engine/liveness, scored during detection when ctl.wantsLiveness) with the
+// level's FRR threshold; a face recalled by FACE_TOKEN cannot be scored and
+// fails (223120) rather than passing unchecked.
 func (d *Dialect) checkControls(ctl controls, f server.Face, det *server.Detection) error {
-	if ctl.liveness != "NONE" {
-		return fmt.Errorf("%w: liveness_control %s needs a liveness model", server.ErrNotAvailable, ctl.liveness)
-	}
 	level, err := quality.ParseLevel(ctl.quality)
 	if err != nil {
 		return errCode(CodeQualityFormat, err)
 	}
-	return d.core.CheckQuality(det, f, level)
+	if err := d.core.CheckQuality(det, f, level); err != nil {
+		return err
+	}
+	return d.checkLiveness(ctl, f)
+}
+
+// checkLiveness applies liveness_control alone.
+func (d *Dialect) checkLiveness(ctl controls, f server.Face) error {
+	lv, err := liveness.ParseLevel(ctl.liveness)
+	if err != nil {
+		return errCode(CodeLivenessFormat, err)
+	}
+	return d.core.CheckLiveness(f, lv)
+}
+
+// requireLiveness answers "No permission" (6) before any image work when a
+// liveness level is asked of a server without the liveness models: the
+// check cannot be made, and passing the face unchecked would be a lie.
+func (d *Dialect) requireLiveness(ctl controls) error {
+	if ctl.wantsLiveness() && !d.core.HasLiveness() {
+		return fmt.Errorf("%w: liveness_control %s needs the liveness models", server.ErrNotAvailable, ctl.liveness)
+	}
+	return nil
 }
 
 // probe reads one image of a request with its controls and returns its
@@ -82,10 +105,10 @@ func (d *Dialect) probe(ctx context.Context, app store.App, p params, imageKey, 
 	if err := p.faceType(ctlPrefix + "face_type"); err != nil {
 		return server.Face{}, err
 	}
-	if ctl.liveness != "NONE" {
-		return server.Face{}, d.checkControls(ctl, server.Face{}, nil)
+	if err := d.requireLiveness(ctl); err != nil {
+		return server.Face{}, err
 	}
-	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: 1})
+	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: 1, Liveness: ctl.wantsLiveness()})
 	if err != nil {
 		return server.Face{}, err
 	}
@@ -115,6 +138,19 @@ type detectFace struct {
 	EyeStatus       *facegeom.EyeStatus  `json:"eye_status,omitempty"`
 	Expression      *facegeom.Expression `json:"expression,omitempty"`
 	FaceShape       *facegeom.FaceShape  `json:"face_shape,omitempty"`
+	Age             *float64             `json:"age,omitempty"`
+	Gender          *attributes.Gender   `json:"gender,omitempty"`
+	Emotion         *attributes.Emotion  `json:"emotion,omitempty"`
+	Glasses         *attributes.Glasses  `json:"glasses,omitempty"`
+	// Liveness is only in faceverify's face_list.
+	Liveness *faceLiveness `json:"liveness,omitempty"`
+}
+
+// faceLiveness is faceverify's per-image liveness. Baidu's v3 example also
+// has faceliveness, a second score of its own; facekit has one score, the
+// one face_liveness is the best of, which is livemapscore in the example.
+type faceLiveness struct {
+	LiveMapScore float64 `json:"livemapscore"`
 }
 
 // faceQuality is detect's quality field, on Baidu's scales.
@@ -163,37 +199,100 @@ func (d *Dialect) detect(ctx context.Context, app store.App, req request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	if ctl.liveness != "NONE" {
-		return nil, d.checkControls(ctl, server.Face{}, nil)
+	if err := d.requireLiveness(ctl); err != nil {
+		return nil, err
 	}
-	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: maxFaces, SortByCenter: sortType == 1})
+	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{
+		MaxFaces: maxFaces, SortByCenter: sortType == 1,
+		Attributes: attributeFields(fields), Liveness: ctl.wantsLiveness(),
+	})
 	if err != nil {
 		return nil, err
 	}
 	res := detectResult{FaceNum: len(det.Faces), FaceList: make([]detectFace, len(det.Faces))}
 	for i, f := range det.Faces {
-		out := detectFace{FaceToken: f.Token, Location: locate(f)}
-		if f.HasBox {
-			prob := round4(f.Probability)
-			out.FaceProbability = &prob
-			if len(f.Landmarks) > 0 {
-				out.Angle = &angle{Yaw: round2(f.Pose.Yaw), Pitch: round2(f.Pose.Pitch), Roll: round2(f.Pose.Roll)}
-			}
-			addLandmarks(&out, f, fields)
-			addGeometry(&out, f, fields)
-			if fields["quality"] {
-				r, ok, err := d.core.MeasureQuality(det, f)
-				if err != nil {
-					return nil, err
-				}
-				if ok {
-					out.Quality = qualityOf(r)
-				}
-			}
+		// detect documents liveness_control (not quality_control) but no
+		// per-face liveness field: every face it returns must pass the
+		// level.
+		if err := d.checkLiveness(ctl, f); err != nil {
+			return nil, err
+		}
+		out, err := d.describe(det, f, fields)
+		if err != nil {
+			return nil, err
 		}
 		res.FaceList[i] = out
 	}
 	return res, nil
+}
+
+// describe builds detect's face entry (also faceverify's): box,
+// probability and pose, then what face_field asks for. A face recalled by
+// token has only its token.
+func (d *Dialect) describe(det *server.Detection, f server.Face, fields map[string]bool) (detectFace, error) {
+	out := detectFace{FaceToken: f.Token, Location: locate(f)}
+	if !f.HasBox {
+		return out, nil
+	}
+	prob := round4(f.Probability)
+	out.FaceProbability = &prob
+	if len(f.Landmarks) > 0 {
+		out.Angle = &angle{Yaw: round2(f.Pose.Yaw), Pitch: round2(f.Pose.Pitch), Roll: round2(f.Pose.Roll)}
+	}
+	addLandmarks(&out, f, fields)
+	addGeometry(&out, f, fields)
+	addAttributes(&out, f, fields)
+	if fields["quality"] {
+		r, ok, err := d.core.MeasureQuality(det, f)
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			out.Quality = qualityOf(r)
+		}
+	}
+	return out, nil
+}
+
+// attributeFields picks the face_field names engine/attributes estimates
+// (age, gender, emotion, glasses). face_type and beauty are not among
+// them: no model here measures them, so they stay absent.
+func attributeFields(fields map[string]bool) attributes.Fields {
+	names := make([]string, 0, len(fields))
+	for n := range fields {
+		names = append(names, n)
+	}
+	f, _ := attributes.ParseFields(names)
+	return f
+}
+
+// addAttributes copies the model attributes face_field asked for. A field
+// stays absent when the server has no attribute models or the face gave
+// them nothing to crop.
+func addAttributes(out *detectFace, f server.Face, fields map[string]bool) {
+	a := f.Attributes
+	if a == nil {
+		return
+	}
+	if fields["age"] && a.Age != nil {
+		age := round2(*a.Age)
+		out.Age = &age
+	}
+	if fields["gender"] && a.Gender != nil {
+		g := *a.Gender
+		g.Probability = round4(g.Probability)
+		out.Gender = &g
+	}
+	if fields["emotion"] && a.Emotion != nil {
+		e := *a.Emotion
+		e.Probability = round4(e.Probability)
+		out.Emotion = &e
+	}
+	if fields["glasses"] && a.Glasses != nil {
+		g := *a.Glasses
+		g.Probability = round4(g.Probability)
+		out.Glasses = &g
+	}
 }
 
 func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
@@ -326,20 +425,21 @@ func (d *Dialect) multiSearch(ctx context.Context, app store.App, req request) (
 	if err != nil {
 		return nil, err
 	}
-	if ctl.liveness != "NONE" {
-		return nil, d.checkControls(ctl, server.Face{}, nil)
+	if err := d.requireLiveness(ctl); err != nil {
+		return nil, err
 	}
-	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: maxFaces})
+	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: maxFaces, Liveness: ctl.wantsLiveness()})
 	if err != nil {
 		return nil, err
 	}
 	res := multiResult{FaceList: []multiFace{}}
 	matched := false
 	for _, f := range det.Faces {
-		// A face failing the quality control is left out, as the cloud
-		// API drops faces it cannot recognise; the others still count.
+		// A face failing the quality or liveness control is left out, as
+		// the cloud API drops faces it cannot recognise; the others still
+		// count.
 		var failed *quality.CheckError
-		if err := d.checkControls(ctl, f, det); errors.As(err, &failed) {
+		if err := d.checkControls(ctl, f, det); errors.As(err, &failed) || errors.Is(err, liveness.ErrLivenessFailed) {
 			continue
 		} else if err != nil {
 			return nil, err
@@ -389,23 +489,70 @@ func (d *Dialect) match(ctx context.Context, app store.App, req request) (any, e
 
 // ---- faceverify (image liveness) ----
 
-// faceverify validates the request fully (1 to 8 images, each with a valid
-// image and type) and then answers "No permission": facekit has no
-// liveness model yet, and a liveness score it cannot compute is never
-// invented.
+type faceverifyResult struct {
+	FaceLiveness float64             `json:"face_liveness"`
+	Thresholds   liveness.Thresholds `json:"thresholds"`
+	FaceList     []detectFace        `json:"face_list"`
+}
+
+// faceverify scores the liveness of 1, 3 or 8 photos of one person (the
+// counts the API documents). Each photo's largest face is scored by
+// engine/liveness; face_liveness is the best score, as the API documents
+// ("the highest score of each group"), and thresholds are the liveness
+// package's calibrated FRR thresholds to compare it with. Each face_list
+// entry is detect's face entry with its liveness.livemapscore, plus what
+// that image's face_field asks for. A FACE_TOKEN image is refused (6): the
+// token cache keeps no pixels to score.
 func (d *Dialect) faceverify(ctx context.Context, app store.App, req request) (any, error) {
-	if len(req.list) < 1 || len(req.list) > maxFaceverifyImage {
-		return nil, errCode(CodeImageCount, fmt.Errorf("got %d images, want 1 to %d", len(req.list), maxFaceverifyImage))
+	if n := len(req.list); n != 1 && n != 3 && n != maxFaceverifyImage {
+		return nil, errCode(CodeImageCount, fmt.Errorf("got %d images, want 1, 3 or %d", n, maxFaceverifyImage))
 	}
-	for _, p := range req.list {
-		if _, err := p.image("image", "image_type", ""); err != nil {
+	srcs := make([]server.ImageSource, len(req.list))
+	fieldSets := make([]map[string]bool, len(req.list))
+	for i, p := range req.list {
+		src, err := p.image("image", "image_type", "")
+		if err != nil {
 			return nil, err
 		}
-		if _, err := p.faceFields(); err != nil {
+		if fieldSets[i], err = p.faceFields(); err != nil {
 			return nil, err
 		}
+		if src.Kind == server.ImageFaceToken {
+			return nil, fmt.Errorf("%w: image %d is a FACE_TOKEN, which keeps no pixels to score liveness on", server.ErrNotAvailable, i)
+		}
+		srcs[i] = src
 	}
-	return nil, fmt.Errorf("%w: image liveness needs a liveness model", server.ErrNotAvailable)
+	if !d.core.HasLiveness() {
+		return nil, fmt.Errorf("%w: image liveness needs the liveness models", server.ErrNotAvailable)
+	}
+	res := faceverifyResult{Thresholds: d.core.LivenessThresholds(), FaceList: make([]detectFace, len(srcs))}
+	scored := false
+	for i, src := range srcs {
+		det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{
+			MaxFaces: 1, Liveness: true, Attributes: attributeFields(fieldSets[i]),
+		})
+		if err != nil {
+			return nil, err
+		}
+		f := det.Faces[0]
+		out, err := d.describe(det, f, fieldSets[i])
+		if err != nil {
+			return nil, err
+		}
+		if f.LivenessScored {
+			s := round4(f.Liveness)
+			out.Liveness = &faceLiveness{LiveMapScore: s}
+			if !scored || s > res.FaceLiveness {
+				res.FaceLiveness = s
+			}
+			scored = true
+		}
+		res.FaceList[i] = out
+	}
+	if !scored {
+		return nil, fmt.Errorf("%w: no image had a face the liveness models could score", liveness.ErrLivenessFailed)
+	}
+	return res, nil
 }
 
 // ---- person/verify and mingjing (registry photos) ----
@@ -474,8 +621,15 @@ func (d *Dialect) mingjingVerify(ctx context.Context, app store.App, req request
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.oneOf("spoofing_control", "NONE", CodeInvalidParameter, controlLevels...); err != nil {
+	// spoofing_control asks for a synthetic-image (face swap, generated
+	// face) check. No model here measures that, so any level but NONE is
+	// refused rather than passed unchecked.
+	spoof, err := p.oneOf("spoofing_control", "NONE", CodeInvalidParameter, controlLevels...)
+	if err != nil {
 		return nil, err
+	}
+	if spoof != "NONE" {
+		return nil, fmt.Errorf("%w: spoofing_control %s needs a synthetic-image model", server.ErrNotAvailable, spoof)
 	}
 	if d.core.Registry() == nil {
 		return nil, fmt.Errorf("%w: no registry source configured", server.ErrNotAvailable)
