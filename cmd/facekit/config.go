@@ -24,8 +24,17 @@ type Config struct {
 	Engine   EngineConfig   `toml:"engine"`
 	Server   ServerConfig   `toml:"server"`
 	Registry RegistryConfig `toml:"registry"`
+	Library  LibraryConfig  `toml:"library"`
 	Linkface LinkfaceConfig `toml:"linkface"`
 	Tencent  TencentConfig  `toml:"tencent"`
+}
+
+// LibraryConfig configures what the face library keeps.
+type LibraryConfig struct {
+	// Thumbnails keeps a small face crop with each enrolled face so that
+	// operators can recognise people in the console; turn off for privacy
+	// (env FACEKIT_THUMBNAILS).
+	Thumbnails bool `toml:"thumbnails"`
 }
 
 // LinkfaceConfig configures the Linkface dialect (api_id/api_secret are
@@ -115,6 +124,7 @@ func defaultConfig() Config {
 			Models:   "models/data",
 			Detector: "hog",
 		},
+		Library: LibraryConfig{Thumbnails: true},
 	}
 }
 
@@ -170,6 +180,13 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 			return fmt.Errorf("FACEKIT_QPS: %w", err)
 		}
 		cfg.Server.QPS = q
+	}
+	if v := getenv("FACEKIT_THUMBNAILS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("FACEKIT_THUMBNAILS: %w", err)
+		}
+		cfg.Library.Thumbnails = b
 	}
 	if v := getenv("FACEKIT_ALLOW_PRIVATE_URLS"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -112,7 +112,7 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 	opts := enrollOptions{progress: isTerminal(stderr)}
 	fs.StringVar(&opts.app, "app", "", "application id (from `facekit app create`; required)")
 	fs.StringVar(&opts.group, "group", "", "group id to enroll into (required; created when absent)")
-	noThumbs := fs.Bool("no-thumbnails", false, "do not store a small face crop per enrolled face")
+	noThumbs := fs.Bool("no-thumbnails", !cfg.Library.Thumbnails, "do not store a small face crop per enrolled face (config [library] thumbnails)")
 	fs.IntVar(&opts.minFace, "min-face", 40, "skip faces whose box is narrower than this many pixels")
 	fs.Float64Var(&opts.maxPose, "max-pose", 50, "skip faces turned more than this many degrees (yaw or pitch)")
 	level := fs.String("quality", "LOW", "quality control level a face must pass: NONE, LOW, NORMAL or HIGH (blur, illumination, occlusion, size, pose)")
