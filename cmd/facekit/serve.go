@@ -18,8 +18,11 @@ import (
 	"github.com/facekit/facekit/engine/liveness"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
+	"github.com/facekit/facekit/server/console"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/linkface"
+	"github.com/facekit/facekit/server/openapi"
+	"github.com/facekit/facekit/server/ops"
 	"github.com/facekit/facekit/server/tencent"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/source"
@@ -61,7 +64,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		return err
 	}
 	defer eng.Close()
-	db, err := sqlite.Open(filepath.Join(cfg.Data, "facekit.db"), sqlite.Options{MaxFaceTokens: cfg.Server.MaxFaceTokens})
+	dbPath := filepath.Join(cfg.Data, "facekit.db")
+	db, err := sqlite.Open(dbPath, sqlite.Options{
+		MaxFaceTokens: cfg.Server.MaxFaceTokens,
+		// Follow other writers so that `facekit enroll` and `import` on
+		// the same file show up without a restart.
+		FollowInterval: 2 * time.Second,
+	})
 	if err != nil {
 		return err
 	}
@@ -79,6 +88,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	if cfg.Server.MaxImageSide > 0 {
 		limits.MaxSide = cfg.Server.MaxImageSide
 	}
+	// ops must be the first dialect: gin attaches middleware only to the
+	// routes registered after it, and its metrics should see them all.
+	opsd := ops.New(ops.Config{
+		Checks:       map[string]ops.Check{"engine": ops.EngineCheck(eng), "library": ops.WritableCheck(dbPath)},
+		LibraryFaces: db.Index().Len,
+	})
 	attrs, live, err := humanModels(cfg.Engine.Models, log)
 	if err != nil {
 		return err
@@ -98,9 +113,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 			AllowPrivate: cfg.Server.AllowPrivateURLs,
 		},
 	}, server.Deps{
-		Engine:     eng,
-		Library:    db,
-		Searcher:   db,
+		Engine:     opsd.Engine(eng),
+		Library:    opsd.Library(db),
+		Searcher:   opsd.Searcher(db),
 		Apps:       db,
 		FaceTokens: db,
 		Sessions:   db,
@@ -108,7 +123,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		Attributes: attrs,
 		Liveness:   live,
 		Logger:     log,
-		Dialects:   dialects(cfg),
+		Dialects:   append([]server.Dialect{opsd}, dialects(cfg)...),
 	})
 	if err != nil {
 		return err
@@ -158,6 +173,8 @@ func dialects(cfg Config) []server.Dialect {
 		baidu.New(),
 		linkface.New(linkface.Config{KeyLifetime: time.Duration(cfg.Linkface.KeyLifetime)}),
 		tencent.New(tencent.Config{Credentials: creds}),
+		openapi.NewDialect(),
+		console.New(console.Config{NoThumbnails: !cfg.Library.Thumbnails}),
 	}
 }
 
