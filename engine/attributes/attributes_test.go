@@ -33,6 +33,19 @@ func TestParseFields(t *testing.T) {
 	}
 }
 
+func TestPreload(t *testing.T) {
+	a, err := New(testenvModelDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Preload(FieldEmotion | FieldGender); err != nil {
+		t.Fatalf("Preload: %v", err)
+	}
+	if a.emotion.m == nil || a.gender.m == nil || a.faceres.m == nil || a.age.m != nil {
+		t.Fatal("Preload(emotion|gender) must load emotion, gender and faceres, and not age")
+	}
+}
+
 func TestNewMissingModels(t *testing.T) {
 	if _, err := New(t.TempDir()); !errors.Is(err, engine.ErrModelMissing) {
 		t.Fatalf("New(empty dir) = %v, want ErrModelMissing", err)

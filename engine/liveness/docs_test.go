@@ -235,6 +235,13 @@ func TestWriteDocs(t *testing.T) {
 	}
 	w("\nThe test photos are professional studio/press photos, far from NUAA's webcam captures, so their absolute\n")
 	w("scores say little; the AUC column shows whether each degradation moves the score the right way.\n\n")
+	w("## Known weaknesses\n\n")
+	w("- **Screen replays raise the score** (the `screen` row): the moiré ripple adds exactly the fine texture the\n")
+	w("  `detail` feature rewards. NUAA has no screen attacks to fit a moiré feature on, so none is used.\n")
+	w("- **Small or soft faces score as recaptures** (the `resampled` row): `detail` is measured on a 128 px crop, so a\n")
+	w("  face much smaller than that in the photo, or out of focus, lacks fine texture whatever its origin. Apply\n")
+	w("  `liveness_control` to faces of ~128 px and more, or expect live rejections.\n")
+	w("- The thresholds come from NUAA's webcam captures; other cameras shift the score distribution.\n\n")
 	w("## Not provided\n\n")
 	w("- v4 `spoofing` (synthetic-image score): no model in the mirror detects synthetic faces; the field is absent.\n")
 	w("- Screen-replay and 3D-mask attacks: NUAA has only print attacks, so nothing here is measured on them.\n")

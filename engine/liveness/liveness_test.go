@@ -125,6 +125,16 @@ func TestScoreErrors(t *testing.T) {
 	}
 }
 
+func TestPreload(t *testing.T) {
+	c, err := New(testenv.ModelDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Preload(); err != nil || c.live.m == nil {
+		t.Fatalf("Preload: %v (liveness net loaded: %v)", err, c.live.m != nil)
+	}
+}
+
 func TestNewMissingModels(t *testing.T) {
 	if _, err := New(t.TempDir()); !errors.Is(err, engine.ErrModelMissing) {
 		t.Fatalf("New(empty dir) = %v, want ErrModelMissing", err)
