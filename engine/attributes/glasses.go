@@ -161,9 +161,13 @@ func logFeature(v float64) float64 { return math.Log(math.Max(v, 1e-3)) }
 // P(sun) = σ(sun model on log Dark, log EyeStd); P(common) = (1 − P(sun))·σ(frame model);
 // P(none) = the rest. Type is the most probable of the three and
 // Probability its probability.
-func glassesFrom(f glassesFeatures) Glasses {
-	pSun := sigmoid(sunWeights[0] + sunWeights[1]*logFeature(f.Dark) + sunWeights[2]*logFeature(f.EyeStd))
-	pFrame := sigmoid(frameWeights[0] + frameWeights[1]*f.Bridge + frameWeights[2]*f.Rim)
+func glassesFrom(f glassesFeatures) Glasses { return glassesWith(f, sunWeights, frameWeights) }
+
+// glassesWith is glassesFrom with explicit weights (the calibration test
+// evaluates freshly fitted ones).
+func glassesWith(f glassesFeatures, sunW, frameW [3]float64) Glasses {
+	pSun := sigmoid(sunW[0] + sunW[1]*logFeature(f.Dark) + sunW[2]*logFeature(f.EyeStd))
+	pFrame := sigmoid(frameW[0] + frameW[1]*f.Bridge + frameW[2]*f.Rim)
 	pCommon := (1 - pSun) * pFrame
 	pNone := (1 - pSun) * (1 - pFrame)
 	g := Glasses{"none", pNone}
