@@ -244,7 +244,8 @@ func TestWriteDocs(t *testing.T) {
 	w("- The thresholds come from NUAA's webcam captures; other cameras shift the score distribution.\n\n")
 	w("## Not provided\n\n")
 	w("- v4 `spoofing` (synthetic-image score): no model in the mirror detects synthetic faces; the field is absent.\n")
-	w("- Screen-replay and 3D-mask attacks: NUAA has only print attacks, so nothing here is measured on them.\n")
+	w("- Real screen-replay and 3D-mask attacks: NUAA has only print attacks; screens are measured only on the\n")
+	w("  synthetic copies above, masks not at all.\n")
 
 	root := testenv.RepoRoot(t)
 	if err := os.WriteFile(filepath.Join(root, "docs", "liveness.md"), []byte(b.String()), 0o644); err != nil {
