@@ -174,6 +174,11 @@ func imageFields() []field {
 	}
 }
 
+// typedProb is Baidu's {type, probability} attribute object.
+func typedProb(desc string, types ...string) *Schema {
+	return object(desc, req("type", enum("", "", types...)), req("probability", between(number(""), 0, 1)))
+}
+
 func with(base []field, more ...field) []field { return append(append([]field(nil), base...), more...) }
 
 var (
@@ -213,7 +218,7 @@ func addBaidu(d *Document) {
 
 	const p = "/rest/2.0/face"
 	location := ref("BaiduLocation")
-	detectFace := object("",
+	faceFields := []field{
 		req("face_token", str("Names this face of this image; pass it later with image_type=FACE_TOKEN.")),
 		opt("location", location),
 		opt("face_probability", between(number("Detector confidence."), 0, 1)),
@@ -221,7 +226,22 @@ func addBaidu(d *Document) {
 		opt("landmark", array(ref("BaiduPoint"), "4 points: eyes, nose tip, mouth centre.")),
 		opt("landmark72", array(ref("BaiduPoint"), "72 points (face_field=landmark).")),
 		opt("landmark150", &Schema{Type: "object", Description: "150 named points (face_field=landmark150)."}),
-	)
+		opt("quality", &Schema{Type: "object", Description: "occlusion per region, blur, illumination, completeness (face_field=quality)."}),
+		opt("eye_status", object("face_field=eye_status.", req("left_eye", between(number("Openness, 0 closed."), 0, 1)), req("right_eye", between(number(""), 0, 1)))),
+		opt("expression", typedProb("face_field=expression (landmark geometry).", "none", "smile", "laugh")),
+		opt("face_shape", typedProb("face_field=face_shape (jaw-line geometry).", "square", "triangle", "oval", "heart", "round")),
+		opt("age", between(number("Estimated age in years (face_field=age; absent without the human models)."), 0, 100)),
+		opt("gender", typedProb("face_field=gender; absent without the human models.", "male", "female")),
+		opt("emotion", typedProb("face_field=emotion; absent without the human models. Baidu's pouty and grimace are never returned.",
+			"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")),
+		opt("glasses", typedProb("face_field=glasses; absent without the human models.", "none", "common", "sun")),
+	}
+	detectFace := object("face_type and beauty are never returned: nothing measures them.", faceFields...)
+	// faceverify's entries are detect's plus the image's liveness score.
+	verifyFace := object("", with(faceFields,
+		req("liveness", object("", req("livemapscore", between(number("face_liveness of this image, 0–1 (1 = live)."), 0, 1)))))...)
+	thresholds := object("face_liveness below which this share of live faces is rejected (FRR); liveness_control LOW/NORMAL/HIGH use frr_1e-4/1e-3/1e-2.",
+		req("frr_1e-4", number("")), req("frr_1e-3", number("")), req("frr_1e-2", number("")))
 	hits := array(ref("BaiduUserHit"), "Nearest users first.")
 	faceTokenOnly := object("", req("face_token", str("")))
 	max := func(n int) *int { return &n }
@@ -230,7 +250,7 @@ func addBaidu(d *Document) {
 		"Boxes, probability, pose and (face_field) landmarks of up to max_face_num faces, largest first.",
 		object("", req("face_num", integer("")), req("face_list", array(detectFace, ""))),
 		with(imageFields(),
-			opt("face_field", str("Comma-separated extras: landmark, landmark150, angle, ...")),
+			opt("face_field", str("Comma-separated extras: landmark, landmark150, quality, eye_status, expression, face_shape, age, gender, emotion, glasses. face_type and beauty are accepted and never answered.")),
 			opt("max_face_num", between(integer("Default 1."), 1, 10)),
 			opt("face_type", enum("", "LIVE", "LIVE", "IDCARD", "WATERMARK", "CERT")))...))
 	d.add("POST", p+"/v3/search", baiduOp("Search groups for the face (1:N)",
@@ -253,12 +273,16 @@ func addBaidu(d *Document) {
 		"The body is a JSON array of exactly two images.",
 		&Schema{Type: "array", Items: ref("BaiduImage"), MinItems: max(2), MaxItems: max(2)},
 		object("", req("score", between(number("0–100; 80 ≈ false-accept rate 1e-4."), 0, 100)), req("face_list", array(faceTokenOnly, "")))))
-	d.add("POST", p+"/v3/faceverify", baiduOpBody("Liveness of 1–8 photos",
-		"The body is a JSON array of images with optional face_field. facekit has no liveness model yet: the request is "+
-			"validated (image count, each image) and then answered with error_code 6 (no permission) "+
-			"rather than an invented score.",
-		&Schema{Type: "array", Items: ref("BaiduImage"), MinItems: max(1), MaxItems: max(8)},
-		object("", req("face_liveness", number("")), req("thresholds", &Schema{Type: "object"}), req("face_list", array(&Schema{Type: "object"}, "")))))
+	d.add("POST", p+"/v3/faceverify", baiduOpBody("Liveness of 1, 3 or 8 photos",
+		"The body is a JSON array of 1, 3 or 8 images (else error 222208), each with an optional face_field. "+
+			"Each image's largest face is scored by the liveness models; face_liveness is the best score. "+
+			"FACE_TOKEN images, and every call on a server without the liveness models, answer error_code 6.",
+		&Schema{Type: "array", Items: object("One image of faceverify.",
+			req("image", str("Base64 data (no data: prefix) or a URL, as image_type says.")),
+			req("image_type", enum("How image is given; FACE_TOKEN is refused (no pixels to score).", "", "BASE64", "URL", "FACE_TOKEN")),
+			opt("face_field", str("Comma-separated extras for this image's face_list entry, as detect."))), MinItems: max(1), MaxItems: max(8)},
+		object("", req("face_liveness", between(number("The best image's score, 0–1 (1 = live)."), 0, 1)),
+			req("thresholds", thresholds), req("face_list", array(verifyFace, "One entry per image, in input order.")))))
 	d.add("POST", p+"/v3/person/verify", baiduOp("Compare a photo with an ID number's registered photo",
 		"Needs a registry source (facekit serve --registry).",
 		object("", req("score", between(number("0–100."), 0, 100))),
