@@ -10,7 +10,7 @@ ifeq ($(NATIVE),1)
 export CGO_CXXFLAGS := -O3 -march=native
 endif
 
-.PHONY: setup deps models build run test test-short fuzz bench vet clean
+.PHONY: setup deps models build run test test-short fuzz e2e bench vet clean
 
 setup: deps models build
 
@@ -34,13 +34,22 @@ vet:
 test: deps models vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(MAKE) fuzz
+	$(MAKE) e2e
+
+# The web console in headless Debian chromium (installs chromium and
+# playwright-core if missing); screenshots land in server/console/e2e/screenshots.
+e2e:
+	scripts/console-e2e.sh
 
 test-short:
 	$(GO) test -short ./...
 
-# A short run of each fuzz target, as CI does.
+# A short run of every fuzz target, as CI does.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./engine/imageio
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBase64$$' -fuzztime $(FUZZTIME) ./engine/imageio
+	$(GO) test -run '^$$' -fuzz '^FuzzParseBody$$' -fuzztime $(FUZZTIME) ./server/baidu
+	$(GO) test -run '^$$' -fuzz '^FuzzKernels$$' -fuzztime $(FUZZTIME) ./engine/tfgraph
 
 # The benchmark suite (facekit vs raw dlib per stage, 1->all-core scaling,
 # 1:N search at 10k/100k/1M, HTTP load): writes docs/benchmarks.md. Knobs
