@@ -274,12 +274,18 @@ func decodeBase64(s string, maxBytes int64) ([]byte, error) {
 // ---- faces ----
 
 // Face is one detected face with its token. Faces recalled by token carry
-// only the token and the descriptor (HasBox false): no box, landmarks,
-// pose, attributes or liveness.
+// only the token, the descriptor and, when the cache kept it, the box and
+// roll (Located): HasBox is false, and there are no landmarks, pixels,
+// attributes or liveness.
 type Face struct {
 	engine.Face
-	Token  string
+	Token string
+	// HasBox means the face was detected in this request's image: box,
+	// landmarks, pose and pixels are all there.
 	HasBox bool
+	// Located means Rect and Pose.Roll are known: always when HasBox, and
+	// for a face recalled by token whose box the cache kept.
+	Located bool
 	// Attributes holds the fields DetectOptions.Attributes asked for; nil
 	// when none were asked, no analyzer is configured or the face gave the
 	// models nothing to crop.
@@ -373,12 +379,13 @@ func (core *Core) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	now := time.Now()
 	for i, f := range faces {
 		tok := FaceToken(img.Raw, f.Rect)
-		det.Faces[i] = Face{Face: f, Token: tok, HasBox: true}
+		det.Faces[i] = Face{Face: f, Token: tok, HasBox: true, Located: true}
 		if !f.HasDescriptor {
 			continue
 		}
 		err := core.deps.FaceTokens.PutFaceToken(ctx, app, store.DetectedFace{
 			Token: tok, Embedding: det.Faces[i].Embedding(), Created: now,
+			Box: f.Rect, Roll: f.Pose.Roll,
 		})
 		if err != nil {
 			// The answer is still right without the cache entry; only a
@@ -463,7 +470,8 @@ func (core *Core) DetectOne(ctx context.Context, app string, src ImageSource) (F
 	return det.Faces[0], nil
 }
 
-// RecallFace returns the face cached under token. Returns ErrFaceTokenNotFound.
+// RecallFace returns the face cached under token: its descriptor and, when
+// the cache kept it, its box and roll. Returns ErrFaceTokenNotFound.
 func (core *Core) RecallFace(ctx context.Context, app, token string) (Face, error) {
 	token = strings.TrimSpace(token)
 	if token == "" {
@@ -482,6 +490,9 @@ func (core *Core) RecallFace(ctx context.Context, app, token string) (Face, erro
 	f := Face{Token: df.Token}
 	copy(f.Descriptor[:], df.Embedding.Vector)
 	f.HasDescriptor = true
+	if !df.Box.Empty() {
+		f.Rect, f.Pose.Roll, f.Located = df.Box, df.Roll, true
+	}
 	return f, nil
 }
 

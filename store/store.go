@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"time"
 )
@@ -188,6 +189,12 @@ type DetectedFace struct {
 	Token     string
 	Embedding Embedding
 	Created   time.Time
+	// Box is the face's box in its image and Roll its in-plane rotation in
+	// degrees, kept so that a call passing the token can still answer the
+	// face's location. An empty Box means unknown (entries cached before
+	// boxes were kept).
+	Box  image.Rectangle
+	Roll float64
 }
 
 // FaceTokens caches detected faces by token. The cache is bounded; the

@@ -30,11 +30,12 @@ type angle struct {
 	Roll  float64 `json:"roll"`
 }
 
-// locate returns a face's location, nil for a face recalled by token (its
-// box was not kept). rotation is the in-plane angle of the eye line (the
-// pose's roll), which is what Baidu's box rotation measures.
+// locate returns a face's location, nil for a face recalled by a token
+// whose box the cache did not keep (entries from before boxes were kept).
+// rotation is the in-plane angle of the eye line (the pose's roll), which
+// is what Baidu's box rotation measures.
 func locate(f server.Face) *location {
-	if !f.HasBox {
+	if !f.Located {
 		return nil
 	}
 	return &location{

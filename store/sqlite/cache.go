@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"image"
 
 	"github.com/facekit/facekit/store"
 )
@@ -30,8 +31,16 @@ func (db *DB) PutFaceToken(ctx context.Context, app string, f store.DetectedFace
 		if _, err := tx.ExecContext(ctx, `DELETE FROM face_tokens WHERE app_id = ? AND face_token = ?`, app, f.Token); err != nil {
 			return nil, fmt.Errorf("sqlite: put face token: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO face_tokens (app_id, face_token, model, vector, created) VALUES (?, ?, ?, ?, ?)`,
-			app, f.Token, f.Embedding.Model, encodeVector(f.Embedding.Vector), nanos(f.Created)); err != nil {
+		// An unknown box is stored as NULLs, like rows from before
+		// migration 0002.
+		var box [5]any
+		if !f.Box.Empty() {
+			box = [5]any{f.Box.Min.X, f.Box.Min.Y, f.Box.Max.X, f.Box.Max.Y, f.Roll}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO face_tokens (app_id, face_token, model, vector, created,
+			box_left, box_top, box_right, box_bottom, box_roll) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			app, f.Token, f.Embedding.Model, encodeVector(f.Embedding.Vector), nanos(f.Created),
+			box[0], box[1], box[2], box[3], box[4]); err != nil {
 			return nil, fmt.Errorf("sqlite: put face token: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM face_tokens WHERE id IN (SELECT id FROM face_tokens ORDER BY id
@@ -45,12 +54,15 @@ func (db *DB) PutFaceToken(ctx context.Context, app string, f store.DetectedFace
 // GetFaceToken returns a remembered face or store.ErrFaceNotFound.
 func (db *DB) GetFaceToken(ctx context.Context, app, token string) (store.DetectedFace, error) {
 	var (
-		f       = store.DetectedFace{Token: token}
-		blob    []byte
-		created int64
+		f                        = store.DetectedFace{Token: token}
+		blob                     []byte
+		created                  int64
+		left, top, right, bottom sql.NullInt64
+		roll                     sql.NullFloat64
 	)
-	err := db.r.QueryRowContext(ctx, `SELECT model, vector, created FROM face_tokens WHERE app_id = ? AND face_token = ?`,
-		app, token).Scan(&f.Embedding.Model, &blob, &created)
+	err := db.r.QueryRowContext(ctx, `SELECT model, vector, created, box_left, box_top, box_right, box_bottom, box_roll
+		FROM face_tokens WHERE app_id = ? AND face_token = ?`,
+		app, token).Scan(&f.Embedding.Model, &blob, &created, &left, &top, &right, &bottom, &roll)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.DetectedFace{}, fmt.Errorf("sqlite: face token %s: %w", token, store.ErrFaceNotFound)
 	}
@@ -61,6 +73,10 @@ func (db *DB) GetFaceToken(ctx context.Context, app, token string) (store.Detect
 		return store.DetectedFace{}, fmt.Errorf("sqlite: face token %s: %w", token, err)
 	}
 	f.Created = fromNanos(created)
+	if left.Valid && top.Valid && right.Valid && bottom.Valid {
+		f.Box = image.Rect(int(left.Int64), int(top.Int64), int(right.Int64), int(bottom.Int64))
+		f.Roll = roll.Float64
+	}
 	return f, nil
 }
 

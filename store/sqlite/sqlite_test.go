@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -97,8 +99,12 @@ func TestOpenSetsPragmas(t *testing.T) {
 		if err := db2.r.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n != 1 {
-			t.Fatalf("%d migrations recorded, want 1", n)
+		files, err := fs.Glob(migrationFiles, "migrations/*.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != len(files) {
+			t.Fatalf("%d migrations recorded, want %d", n, len(files))
 		}
 	})
 }
@@ -870,6 +876,25 @@ func TestFaceTokens(t *testing.T) {
 	if n != 3 || counted != 3 {
 		t.Fatalf("%d cached faces (counter %d), want 3", n, counted)
 	}
+	t.Run("BoxKept", func(t *testing.T) {
+		box := image.Rect(-3, 4, 120, 130)
+		if err := db.PutFaceToken(ctx, a, store.DetectedFace{Token: "tb", Embedding: emb(1, 2), Box: box, Roll: -7.5}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.GetFaceToken(ctx, a, "tb")
+		if err != nil || got.Box != box || got.Roll != -7.5 {
+			t.Fatalf("GetFaceToken = %+v, %v; want box %v roll -7.5", got, err, box)
+		}
+	})
+	t.Run("NoBoxStaysEmpty", func(t *testing.T) {
+		if err := put(a, "tn"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.GetFaceToken(ctx, a, "tn")
+		if err != nil || !got.Box.Empty() || got.Roll != 0 {
+			t.Fatalf("GetFaceToken = %+v, %v; want no box", got, err)
+		}
+	})
 	t.Run("Invalid", func(t *testing.T) {
 		if err := put(a, "t-5"); !errors.Is(err, store.ErrInvalidID) {
 			t.Fatalf("invalid token: %v", err)
