@@ -301,6 +301,15 @@ func TestLivenessControl(t *testing.T) {
 		e.expect(baidu.CodeLivenessFail, "/rest/2.0/face/v4/mingjing/match", obj{"image": img, "register_image": img,
 			"register_liveness_control": "HIGH"})
 	})
+	t.Run("MultiSearchLeavesTheFaceOut", func(t *testing.T) {
+		e := e.with(t)
+		// Without the control the face reaches the search (and the
+		// missing group); with it the face is dropped, so nobody matched.
+		body := obj{"image": img, "image_type": "BASE64", "group_id_list": "nogroup"}
+		e.expect(baidu.CodeGroupNotExist, v3+"/multi-search", body)
+		body["liveness_control"] = "HIGH"
+		e.expect(baidu.CodeMatchUserNotFound, v3+"/multi-search", body)
+	})
 	t.Run("FaceTokenCannotBeScored223120", func(t *testing.T) {
 		e := e.with(t)
 		var res struct {
