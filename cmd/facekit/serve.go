@@ -134,8 +134,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 // humanModels loads the attribute analyzer and the liveness checker from
 // the human-models directory under the model directory. Missing models are
 // not fatal: the server starts without them, leaves the attribute fields
-// absent and answers liveness requests "not available". The interfaces
-// stay nil (not a typed nil pointer) when a package is unavailable.
+// absent and answers liveness requests "not available". Models that are
+// present are loaded now, so that a corrupt file stops the start rather than
+// failing requests, and the first request is not slow. The interfaces stay
+// nil (not a typed nil pointer) when a package is unavailable.
 func humanModels(modelDir string, log *slog.Logger) (server.AttributeAnalyzer, server.LivenessChecker, error) {
 	dir := filepath.Join(modelDir, "human-models")
 	var (
@@ -149,6 +151,9 @@ func humanModels(modelDir string, log *slog.Logger) (server.AttributeAnalyzer, s
 	case err != nil:
 		return nil, nil, fmt.Errorf("attribute models: %w", err)
 	default:
+		if err := a.Preload(attributes.AllFields); err != nil {
+			return nil, nil, fmt.Errorf("attribute models: %w", err)
+		}
 		attrs = a
 	}
 	l, err := liveness.New(dir)
@@ -158,6 +163,9 @@ func humanModels(modelDir string, log *slog.Logger) (server.AttributeAnalyzer, s
 	case err != nil:
 		return nil, nil, fmt.Errorf("liveness models: %w", err)
 	default:
+		if err := l.Preload(); err != nil {
+			return nil, nil, fmt.Errorf("liveness models: %w", err)
+		}
 		live = l
 	}
 	return attrs, live, nil
