@@ -158,7 +158,7 @@ func New(modelDir string) (*Checker, error) {
 	}{{&c.live, "liveness.json"}, {&c.anti, "antispoof.json"}} {
 		p := filepath.Join(dir, m.file)
 		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("liveness: %s: %w", p, engine.ErrModelMissing)
+			return nil, fmt.Errorf("liveness: %w: %s in %s or %s (run `make models`)", engine.ErrModelMissing, m.file, modelDir, filepath.Join(modelDir, "human-models"))
 		}
 		m.l.path = p
 	}
