@@ -95,6 +95,12 @@ func WriteMarkdown(w io.Writer, rep *Report, info DocInfo) error {
 		fmt.Fprintf(&b, "Fusion: z-normalised distances (statistics of the training folds) combined as w·%s + (1−w)·%s; w and the threshold are chosen on the training folds only (per-fold w: %s). "+
 			"Against the best single model (%s, %.2f%%) it changes accuracy by %+.2f ± %.2f points (mean ± standard error of the per-fold differences): it %s.\n\n",
 			f.Fused[0], f.Fused[1], strings.Join(ws, ", "), best.Model, 100*best.CV.Mean, 100*gain, 100*se, verdict)
+		if tb, ok := best.TARAt(1e-3); ok {
+			if tf, ok := f.TARAt(1e-3); ok {
+				fmt.Fprintf(&b, "At FAR 1e-3 (%d of %d impostor pairs accepted) the fusion's TAR is %.2f%% against %.2f%% for %s.\n\n",
+					int(1e-3*float64(rep.Impostor)+1e-9), rep.Impostor, 100*tf.TAR, 100*tb.TAR, best.Model)
+			}
+		}
 	}
 	fmt.Fprintf(&b, "%s Distance distributions\n\n", sub)
 	fmt.Fprintf(&b, "| model | metric | genuine median | genuine p99 | impostor p1 | impostor p0.1 | impostor min | mean threshold |\n")

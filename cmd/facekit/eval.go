@@ -129,7 +129,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if *docPath != "" {
 		info := eval.DocInfo{
-			Command: "facekit eval " + strings.Join(args, " "),
+			Command: "facekit eval " + shellJoin(args),
 			Dataset: fmt.Sprintf("`%s` with images from `%s`", *pairsPath, *imagesDir),
 			Machine: fmt.Sprintf("%s/%s, %d CPUs, GOMAXPROCS %d (a shared machine: other work may inflate it)", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0)),
 		}
@@ -272,6 +272,19 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// shellJoin quotes arguments that a shell would split, so the command
+// recorded in the document can be pasted back.
+func shellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t'\"$`\\()*?;&|<>") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
 }
 
 func appendFile(path string, write func(io.Writer) error) error {
