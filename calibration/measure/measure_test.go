@@ -16,6 +16,18 @@ import (
 
 // cachePath is where the full-LFW descriptors are kept between runs (about
 // 10 minutes of engine time to recompute).
+// cacheUsable reports whether the descriptor cache exists and was made
+// from this photo tree by this model (a cache left by a run on another
+// checkout of the photos does not count).
+func cacheUsable(root string) bool {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return false
+	}
+	c, err := readCache(cachePath())
+	return err == nil && c.Root == abs && c.Model == engine.ModelName
+}
+
 func cachePath() string {
 	if p := os.Getenv("FACEKIT_CALIBRATE_CACHE"); p != "" {
 		return p
@@ -110,7 +122,7 @@ func TestDefaultCurveHitsAnchors(t *testing.T) {
 	root := lfwRoot(t)
 	cfg := Config{Root: root, Cache: cachePath()}
 	full := true
-	if _, err := os.Stat(cachePath()); err != nil {
+	if !cacheUsable(root) {
 		if testing.Short() {
 			t.Skip("no descriptor cache; describing an LFW subset is not short")
 		}
@@ -166,7 +178,7 @@ func TestFitOnMeasuredData(t *testing.T) {
 	root := lfwRoot(t)
 	cfg := Config{Root: root, Limit: 20, Fit: calibration.FitOptions{MinSupport: 20}}
 	var e *engine.Engine
-	if _, err := os.Stat(cachePath()); err == nil {
+	if cacheUsable(root) {
 		cfg.Cache = cachePath()
 	} else {
 		e = mustEngine(t)
