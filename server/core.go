@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"log/slog"
 	"math/big"
 	"strings"
@@ -295,6 +297,10 @@ type Face struct {
 	// face could be scored.
 	Liveness       float64
 	LivenessScored bool
+
+	// image is the decoded image the face was detected in (nil for a face
+	// recalled by token), kept so that Enroll can store a thumbnail.
+	image *imageio.Image
 }
 
 // Embedding returns the face's descriptor as a store embedding.
@@ -379,7 +385,7 @@ func (core *Core) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	now := time.Now()
 	for i, f := range faces {
 		tok := FaceToken(img.Raw, f.Rect)
-		det.Faces[i] = Face{Face: f, Token: tok, HasBox: true, Located: true}
+		det.Faces[i] = Face{Face: f, Token: tok, HasBox: true, Located: true, image: img.Image}
 		if !f.HasDescriptor {
 			continue
 		}
@@ -526,17 +532,45 @@ func (core *Core) Search(ctx context.Context, app string, groups []string, face 
 
 // Enroll adds face to user according to action. Returns the store's errors.
 func (core *Core) Enroll(ctx context.Context, app string, user store.User, face Face, action store.AddAction) (store.Face, error) {
+	var thumb []byte
+	if core.cfg.Thumbnails && face.image != nil {
+		thumb = Thumbnail(face.image, face.Face)
+	}
 	f, err := core.deps.Library.AddFace(ctx, app, user, store.Face{
 		Token:     face.Token,
 		GroupID:   user.GroupID,
 		UserID:    user.UserID,
 		Embedding: face.Embedding(),
 		Created:   time.Now(),
+		Thumbnail: thumb,
 	}, action)
 	if err != nil {
 		return store.Face{}, fmt.Errorf("server: enroll: %w", err)
 	}
 	return f, nil
+}
+
+// Thumbnail geometry: a 112 px aligned crop with padding shows the whole
+// head in ~3-5 KB.
+const (
+	thumbSize    = 112
+	thumbPadding = 0.4
+	thumbQuality = 80
+)
+
+// Thumbnail encodes the small aligned JPEG crop the library keeps with an
+// enrolled face so that operators can recognise people in the console; nil
+// for a face without landmarks.
+func Thumbnail(img *imageio.Image, f engine.Face) []byte {
+	chip, err := engine.Chip(img, f, thumbSize, thumbPadding)
+	if err != nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, chip, &jpeg.Options{Quality: thumbQuality}); err != nil {
+		return nil
+	}
+	return buf.Bytes()
 }
 
 // ---- registry ----

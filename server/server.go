@@ -69,6 +69,10 @@ type Config struct {
 	// whether private/loopback targets are allowed).
 	Fetch imagesrc.Config
 
+	// Thumbnails stores a small face crop with each face enrolled through
+	// the API (privacy: off unless set).
+	Thumbnails bool
+
 	// SessionCodeTTL is how long a liveness session code stays valid;
 	// default 5 minutes.
 	SessionCodeTTL time.Duration

@@ -103,6 +103,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		ReadTimeout:  time.Duration(cfg.Server.ReadTimeout),
 		WriteTimeout: time.Duration(cfg.Server.WriteTimeout),
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Thumbnails:   cfg.Library.Thumbnails,
 		QueueTimeout: time.Duration(cfg.Server.QueueTimeout),
 		QPS:          cfg.Server.QPS,
 		Burst:        cfg.Server.Burst,

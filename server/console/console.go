@@ -13,11 +13,9 @@
 package console
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
-	"image/jpeg"
 	"io"
 	"io/fs"
 	"net/http"
@@ -247,14 +245,6 @@ func (d *Dialect) upload(c *gin.Context, name string) ([]byte, error) {
 	return data, nil
 }
 
-// Thumbnail geometry: a 112 px aligned crop with padding shows the whole
-// head in ~3-5 KB (the same as `facekit enroll` stores).
-const (
-	thumbSize    = 112
-	thumbPadding = 0.4
-	thumbQuality = 80
-)
-
 // thumbnail encodes a small aligned JPEG crop of f; nil when thumbnails
 // are off or the face has no landmarks.
 func (d *Dialect) thumbnail(c *gin.Context) {
@@ -276,13 +266,5 @@ func (d *Dialect) makeThumbnail(img *imageio.Image, f engine.Face) []byte {
 	if d.cfg.NoThumbnails || img == nil {
 		return nil
 	}
-	chip, err := engine.Chip(img, f, thumbSize, thumbPadding)
-	if err != nil {
-		return nil // a face without landmarks simply has no thumbnail
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, chip, &jpeg.Options{Quality: thumbQuality}); err != nil {
-		return nil
-	}
-	return buf.Bytes()
+	return server.Thumbnail(img, f)
 }
