@@ -10,7 +10,7 @@ packages=(
   libopenblas-dev liblapack-dev     # BLAS/LAPACK for dlib's networks
   libjpeg-dev libpng-dev libgif-dev
   libsqlite3-dev
-  curl bzip2 ca-certificates
+  curl bzip2 ca-certificates jq     # jq: the README's curl examples
 )
 
 missing=()
