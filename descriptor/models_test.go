@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/facekit/facekit/engine"
@@ -12,21 +11,10 @@ import (
 	"github.com/facekit/facekit/internal/testenv"
 )
 
-var (
-	engineOnce sync.Once
-	sharedEng  *engine.Engine
-	engineErr  error
-)
-
 // mustEngine loads one engine per test binary (loading takes about a second).
 func mustEngine(tb testing.TB) *engine.Engine {
 	tb.Helper()
-	dir := testenv.ModelDir(tb)
-	engineOnce.Do(func() { sharedEng, engineErr = engine.New(engine.Config{ModelDir: dir, PoolSize: 1}) })
-	if engineErr != nil {
-		tb.Fatalf("engine: %v", engineErr)
-	}
-	return sharedEng
+	return testenv.Engine(tb)
 }
 
 // mustFace decodes a test photo and returns its largest face with landmarks.

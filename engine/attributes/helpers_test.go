@@ -12,10 +12,6 @@ import (
 )
 
 var (
-	engOnce sync.Once
-	eng     *engine.Engine
-	engErr  error
-
 	anOnce sync.Once
 	an     *Analyzer
 	anErr  error
@@ -24,12 +20,7 @@ var (
 // mustEngine returns the test binary's one engine (loading takes ~1 s).
 func mustEngine(tb testing.TB) *engine.Engine {
 	tb.Helper()
-	dir := testenv.ModelDir(tb)
-	engOnce.Do(func() { eng, engErr = engine.New(engine.Config{ModelDir: dir, PoolSize: 1}) })
-	if engErr != nil {
-		tb.Fatalf("engine.New: %v", engErr)
-	}
-	return eng
+	return testenv.Engine(tb)
 }
 
 // mustAnalyzer returns the test binary's one Analyzer.

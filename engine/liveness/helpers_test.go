@@ -14,10 +14,6 @@ import (
 )
 
 var (
-	engOnce sync.Once
-	eng     *engine.Engine
-	engErr  error
-
 	chkOnce sync.Once
 	chk     *Checker
 	chkErr  error
@@ -25,12 +21,7 @@ var (
 
 func mustEngine(tb testing.TB) *engine.Engine {
 	tb.Helper()
-	dir := testenv.ModelDir(tb)
-	engOnce.Do(func() { eng, engErr = engine.New(engine.Config{ModelDir: dir, PoolSize: 1}) })
-	if engErr != nil {
-		tb.Fatalf("engine.New: %v", engErr)
-	}
-	return eng
+	return testenv.Engine(tb)
 }
 
 func mustChecker(tb testing.TB) *Checker {

@@ -7,7 +7,10 @@ package testenv
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+
+	"github.com/facekit/facekit/engine"
 )
 
 // RepoRoot returns the directory holding go.mod, walking up from the
@@ -62,4 +65,26 @@ func ModelDir(tb testing.TB) string {
 		tb.Skipf("models not found in %s (run `make models`)", dir)
 	}
 	return dir
+}
+
+var (
+	sharedEngine *engine.Engine
+	engineOnce   sync.Once
+	engineErr    error
+)
+
+// Engine returns the test binary's one engine (loading the 100 MB landmark
+// model takes about a second, so tests share it), skipping the test when
+// the models are not provisioned. Nobody closes it: it lives as long as
+// the test binary.
+func Engine(tb testing.TB) *engine.Engine {
+	tb.Helper()
+	dir := ModelDir(tb)
+	engineOnce.Do(func() {
+		sharedEngine, engineErr = engine.New(engine.Config{ModelDir: dir, PoolSize: 2})
+	})
+	if engineErr != nil {
+		tb.Fatalf("testenv: engine.New: %v", engineErr)
+	}
+	return sharedEngine
 }

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/facekit/facekit/engine"
@@ -25,20 +24,9 @@ import (
 	"github.com/facekit/facekit/store/sqlite"
 )
 
-var (
-	engineOnce sync.Once
-	sharedEng  *engine.Engine
-	engineErr  error
-)
-
 func mustEngine(tb testing.TB) *engine.Engine {
 	tb.Helper()
-	dir := testenv.ModelDir(tb)
-	engineOnce.Do(func() { sharedEng, engineErr = engine.New(engine.Config{ModelDir: dir}) })
-	if engineErr != nil {
-		tb.Fatal(engineErr)
-	}
-	return sharedEng
+	return testenv.Engine(tb)
 }
 
 // env is a running server with the console and the Baidu dialect (for the

@@ -17,24 +17,11 @@ import (
 	"github.com/facekit/facekit/internal/testenv"
 )
 
-var (
-	sharedEngine *engine.Engine
-	engineOnce   sync.Once
-	engineErr    error
-)
-
 // Engine returns the test binary's one engine (loading takes ~1 s); it
 // skips the test when the models are not provisioned.
 func Engine(tb testing.TB) *engine.Engine {
 	tb.Helper()
-	dir := testenv.ModelDir(tb)
-	engineOnce.Do(func() {
-		sharedEngine, engineErr = engine.New(engine.Config{ModelDir: dir, PoolSize: 2})
-	})
-	if engineErr != nil {
-		tb.Fatalf("engine.New: %v", engineErr)
-	}
-	return sharedEngine
+	return testenv.Engine(tb)
 }
 
 // Photo decodes one photo of the shared test set.
