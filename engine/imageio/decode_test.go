@@ -3,12 +3,14 @@ package imageio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -514,5 +516,39 @@ func TestDecodeGIFFirstFrameOnLogicalScreen(t *testing.T) {
 	}
 	if r, g, bb := img.RGBAt(1, 1); r != 255 || g != 255 || bb != 255 {
 		t.Errorf("outside the first frame: (%d,%d,%d), want white", r, g, bb)
+	}
+}
+
+func TestYCbCrRowWalkMatchesPerPixel(t *testing.T) {
+	// The row walk must give exactly color.YCbCrToRGB's bytes for every
+	// subsampling a JPEG can have, on odd sizes and on a sub-rectangle.
+	rnd := rand.New(rand.NewPCG(3, 4))
+	ratios := []image.YCbCrSubsampleRatio{
+		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
+	}
+	for _, ratio := range ratios {
+		for _, rect := range []image.Rectangle{image.Rect(0, 0, 37, 23), image.Rect(0, 0, 1, 1), image.Rect(0, 0, 64, 8)} {
+			t.Run(fmt.Sprintf("%v/%v", ratio, rect.Size()), func(t *testing.T) {
+				src := image.NewYCbCr(rect, ratio)
+				for _, p := range [][]byte{src.Y, src.Cb, src.Cr} {
+					for i := range p {
+						p[i] = byte(rnd.IntN(256))
+					}
+				}
+				// Extremes that saturate every channel.
+				src.Y[0], src.Cb[0], src.Cr[0] = 255, 255, 255
+				for _, r := range []image.Rectangle{rect, image.Rect(1, 1, rect.Dx()-1, rect.Dy()-1)} {
+					fast, want := NewImage(rect.Dx(), rect.Dy()), NewImage(rect.Dx(), rect.Dy())
+					if !ycbcrToRGB(fast, src, r) {
+						t.Fatalf("no row walk for %v", ratio)
+					}
+					ycbcrToRGBGeneric(want, src, r)
+					if !bytes.Equal(fast.Pix, want.Pix) {
+						t.Fatalf("row walk differs from color.YCbCrToRGB on %v", r)
+					}
+				}
+			})
+		}
 	}
 }

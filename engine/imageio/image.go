@@ -182,13 +182,9 @@ func toRGB(src image.Image, w, h int) *Image {
 		}
 	}
 	switch s := src.(type) {
-	case *image.YCbCr: // baseline JPEG, the common case: avoid At's interface cost
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			d := out.Pix[y*out.Stride:]
-			for x := r.Min.X; x < r.Max.X; x++ {
-				yi, ci := s.YOffset(x, y), s.COffset(x, y)
-				d[3*x], d[3*x+1], d[3*x+2] = color.YCbCrToRGB(s.Y[yi], s.Cb[ci], s.Cr[ci])
-			}
+	case *image.YCbCr: // JPEG, the common case: a row walk (ycbcr.go)
+		if !ycbcrToRGB(out, s, r) {
+			ycbcrToRGBGeneric(out, s, r)
 		}
 	case *image.Gray:
 		for y := r.Min.Y; y < r.Max.Y; y++ {
