@@ -5,6 +5,11 @@
 package testenv
 
 import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"sync"
@@ -87,4 +92,35 @@ func Engine(tb testing.TB) *engine.Engine {
 		tb.Fatalf("testenv: engine.New: %v", engineErr)
 	}
 	return sharedEngine
+}
+
+// Photo returns the bytes of one photo of testdata/faces, skipping the test
+// when the photo set is not provisioned.
+func Photo(tb testing.TB, name string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(Face(tb, name))
+	if errors.Is(err, os.ErrNotExist) {
+		tb.Skipf("test photo %s not present", name)
+	}
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	return data
+}
+
+// BlankPNG returns a w×h PNG of a smooth colour ramp: a valid image in which
+// no detector finds a face.
+func BlankPNG(tb testing.TB, w, h int) []byte {
+	tb.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 120, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	return b.Bytes()
 }

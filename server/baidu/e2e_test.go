@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/store/registry"
@@ -79,8 +80,8 @@ func TestRecognitionEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("enrolls and searches a few dozen photos; run without -short")
 	}
-	eng := mustEngine(t)
-	photo(t, "jimin.jpg") // skip early without the photo set
+	eng := testenv.Engine(t)
+	testenv.Photo(t, "jimin.jpg") // skip early without the photo set
 	e := mustStart(t, eng)
 
 	e.must(v3+"/faceset/group/add", obj{"group_id": "idols"}, nil)
@@ -91,7 +92,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 			Location  *loc   `json:"location"`
 		}
 		e.must(v3+"/faceset/user/add", obj{
-			"image": b64(photo(t, enrollOf(name))), "image_type": "BASE64",
+			"image": b64(testenv.Photo(t, enrollOf(name))), "image_type": "BASE64",
 			"group_id": "idols", "user_id": name, "user_info": name + " info",
 		}, &res)
 		if len(res.FaceToken) != 32 || res.Location == nil || res.Location.Width <= 0 {
@@ -103,7 +104,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 	t.Run("Detect", func(t *testing.T) {
 		e := e.with(t)
 		var res detectRes
-		e.must(v3+"/detect", obj{"image": b64(photo(t, "jimin.jpg")), "image_type": "BASE64"}, &res)
+		e.must(v3+"/detect", obj{"image": b64(testenv.Photo(t, "jimin.jpg")), "image_type": "BASE64"}, &res)
 		if res.FaceNum != 1 || len(res.FaceList) != 1 {
 			t.Fatalf("face_num %d", res.FaceNum)
 		}
@@ -129,7 +130,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 				Landmark150 map[string]pt `json:"landmark150"`
 			} `json:"face_list"`
 		}
-		e.must(v3+"/detect", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64", "face_field": "landmark,landmark150"}, &res)
+		e.must(v3+"/detect", obj{"image": b64(testenv.Photo(t, "tzuyu.jpg")), "image_type": "BASE64", "face_field": "landmark,landmark150"}, &res)
 		f := res.FaceList[0]
 		if len(f.Landmark) != 4 || len(f.Landmark72) != 72 || len(f.Landmark150) != 150 {
 			t.Fatalf("landmark %d, landmark72 %d, landmark150 %d points", len(f.Landmark), len(f.Landmark72), len(f.Landmark150))
@@ -144,7 +145,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		if f.Landmark[0].X >= f.Landmark[1].X {
 			t.Fatalf("left eye %+v not left of right eye %+v", f.Landmark[0], f.Landmark[1])
 		}
-		a := e.must(v3+"/detect", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64"}, nil)
+		a := e.must(v3+"/detect", obj{"image": b64(testenv.Photo(t, "tzuyu.jpg")), "image_type": "BASE64"}, nil)
 		if strings.Contains(string(a.Result), "landmark") || strings.Contains(string(a.Result), "quality") {
 			t.Fatalf("landmarks without face_field: %s", a.Result)
 		}
@@ -168,7 +169,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 				} `json:"quality"`
 			} `json:"face_list"`
 		}
-		e.must(v3+"/detect", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64", "face_field": "quality,eye_status,expression,faceshape,age"}, &res)
+		e.must(v3+"/detect", obj{"image": b64(testenv.Photo(t, "tzuyu.jpg")), "image_type": "BASE64", "face_field": "quality,eye_status,expression,faceshape,age"}, &res)
 		q := res.FaceList[0].Quality
 		if q == nil || q.Completeness == nil || *q.Completeness != 1 || len(q.Occlusion) != 7 {
 			t.Fatalf("quality %+v", q)
@@ -196,7 +197,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 	t.Run("DetectGroupPhotoMaxFaces", func(t *testing.T) {
 		e := e.with(t)
 		var res detectRes
-		e.must(v3+"/detect", obj{"image": b64(photo(t, "pristin.jpg")), "image_type": "BASE64", "max_face_num": 10}, &res)
+		e.must(v3+"/detect", obj{"image": b64(testenv.Photo(t, "pristin.jpg")), "image_type": "BASE64", "max_face_num": 10}, &res)
 		if res.FaceNum != 10 {
 			t.Fatalf("face_num %d, want 10", res.FaceNum)
 		}
@@ -207,7 +208,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		if len(seen) != 10 {
 			t.Fatalf("%d distinct tokens for 10 faces", len(seen))
 		}
-		e.must(v3+"/detect", obj{"image": b64(photo(t, "pristin.jpg")), "image_type": "BASE64"}, &res)
+		e.must(v3+"/detect", obj{"image": b64(testenv.Photo(t, "pristin.jpg")), "image_type": "BASE64"}, &res)
 		if res.FaceNum != 1 {
 			t.Fatalf("default max_face_num gave %d faces, want 1", res.FaceNum)
 		}
@@ -219,7 +220,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		for name := range probePhoto {
 			var res searchRes
 			e.must(v3+"/search", obj{
-				"image": b64(photo(t, probeOf(name))), "image_type": "BASE64",
+				"image": b64(testenv.Photo(t, probeOf(name))), "image_type": "BASE64",
 				"group_id_list": "idols", "match_threshold": 0, "max_user_num": 3,
 			}, &res)
 			if len(res.UserList) == 0 || res.UserList[0].UserID != name {
@@ -245,7 +246,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		for _, name := range strangers {
 			var res searchRes
 			e.must(v3+"/search", obj{
-				"image": b64(photo(t, name+".jpg")), "image_type": "BASE64",
+				"image": b64(testenv.Photo(t, name+".jpg")), "image_type": "BASE64",
 				"group_id_list": "idols", "match_threshold": 0,
 			}, &res)
 			t.Logf("stranger %s -> %+v", name, res.UserList)
@@ -265,7 +266,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		}
 		images := map[string]string{}
 		for name := range probePhoto {
-			images[name] = b64(photo(t, probeOf(name)))
+			images[name] = b64(testenv.Photo(t, probeOf(name)))
 		}
 		out := make(chan outcome)
 		n := 0
@@ -306,7 +307,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 	t.Run("SearchDefaultThreshold", func(t *testing.T) {
 		e := e.with(t)
 		var res searchRes
-		e.must(v3+"/search", obj{"image": b64(photo(t, "tzuyu2.jpg")), "image_type": "BASE64", "group_id_list": "idols"}, &res)
+		e.must(v3+"/search", obj{"image": b64(testenv.Photo(t, "tzuyu2.jpg")), "image_type": "BASE64", "group_id_list": "idols"}, &res)
 		if len(res.UserList) != 1 || res.UserList[0].UserID != "tzuyu" || res.UserList[0].Score < 80 {
 			t.Fatalf("tzuyu2 at the default threshold: %+v", res.UserList)
 		}
@@ -314,7 +315,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 	t.Run("SearchByFaceToken", func(t *testing.T) {
 		e := e.with(t)
 		var det detectRes
-		e.must(v3+"/detect", obj{"image": b64(photo(t, "bona3.jpg")), "image_type": "BASE64"}, &det)
+		e.must(v3+"/detect", obj{"image": b64(testenv.Photo(t, "bona3.jpg")), "image_type": "BASE64"}, &det)
 		var res searchRes
 		e.must(v3+"/search", obj{"image": det.FaceList[0].FaceToken, "image_type": "FACE_TOKEN", "group_id_list": "idols", "match_threshold": 0}, &res)
 		if res.UserList[0].UserID != "bona" || res.FaceToken != det.FaceList[0].FaceToken {
@@ -324,19 +325,19 @@ func TestRecognitionEndToEnd(t *testing.T) {
 	t.Run("SearchOneToOne", func(t *testing.T) {
 		e := e.with(t)
 		var res searchRes
-		e.must(v3+"/search", obj{"image": b64(photo(t, "jimin2.jpg")), "image_type": "BASE64", "group_id_list": "idols", "user_id": "jimin", "match_threshold": 0}, &res)
+		e.must(v3+"/search", obj{"image": b64(testenv.Photo(t, "jimin2.jpg")), "image_type": "BASE64", "group_id_list": "idols", "user_id": "jimin", "match_threshold": 0}, &res)
 		if len(res.UserList) != 1 || res.UserList[0].UserID != "jimin" {
 			t.Fatalf("1:1: %+v", res.UserList)
 		}
-		e.expect(baidu.CodeUserNotExist, v3+"/search", obj{"image": b64(photo(t, "jimin2.jpg")), "image_type": "BASE64", "group_id_list": "idols", "user_id": "nobody"})
+		e.expect(baidu.CodeUserNotExist, v3+"/search", obj{"image": b64(testenv.Photo(t, "jimin2.jpg")), "image_type": "BASE64", "group_id_list": "idols", "user_id": "nobody"})
 	})
 	t.Run("SearchNoMatch222207", func(t *testing.T) {
 		e := e.with(t)
-		e.expect(baidu.CodeMatchUserNotFound, v3+"/search", obj{"image": b64(photo(t, "elkie.jpg")), "image_type": "BASE64", "group_id_list": "idols", "match_threshold": 99})
+		e.expect(baidu.CodeMatchUserNotFound, v3+"/search", obj{"image": b64(testenv.Photo(t, "elkie.jpg")), "image_type": "BASE64", "group_id_list": "idols", "match_threshold": 99})
 	})
 	t.Run("SearchUnknownGroup223100", func(t *testing.T) {
 		e := e.with(t)
-		e.expect(baidu.CodeGroupNotExist, v3+"/search", obj{"image": b64(photo(t, "jimin2.jpg")), "image_type": "BASE64", "group_id_list": "idols,nope"})
+		e.expect(baidu.CodeGroupNotExist, v3+"/search", obj{"image": b64(testenv.Photo(t, "jimin2.jpg")), "image_type": "BASE64", "group_id_list": "idols,nope"})
 	})
 	t.Run("SearchNoFace222202", func(t *testing.T) {
 		e := e.with(t)
@@ -352,12 +353,12 @@ func TestRecognitionEndToEnd(t *testing.T) {
 			} `json:"face_list"`
 		}
 		e.must(v3+"/match", []obj{
-			{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64"},
-			{"image": b64(photo(t, "tzuyu2.jpg")), "image_type": "BASE64", "face_type": "LIVE"},
+			{"image": b64(testenv.Photo(t, "tzuyu.jpg")), "image_type": "BASE64"},
+			{"image": b64(testenv.Photo(t, "tzuyu2.jpg")), "image_type": "BASE64", "face_type": "LIVE"},
 		}, &same)
 		e.must(v3+"/match", []obj{
 			{"image": tokens["tzuyu"], "image_type": "FACE_TOKEN"},
-			{"image": b64(photo(t, "elkie.jpg")), "image_type": "BASE64"},
+			{"image": b64(testenv.Photo(t, "elkie.jpg")), "image_type": "BASE64"},
 		}, &diff)
 		t.Logf("tzuyu/tzuyu2 %.2f, tzuyu/elkie %.2f", same.Score, diff.Score)
 		if same.Score <= diff.Score || same.Score < 0 || same.Score > 100 || diff.Score < 0 {
@@ -376,7 +377,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 			Score float64 `json:"score"`
 		}
 		e.must("/rest/2.0/face/v4/mingjing/match", obj{
-			"image": b64(photo(t, "tzuyu.jpg")), "register_image": b64(photo(t, "tzuyu2.jpg")),
+			"image": b64(testenv.Photo(t, "tzuyu.jpg")), "register_image": b64(testenv.Photo(t, "tzuyu2.jpg")),
 		}, &res)
 		if res.Score < 60 {
 			t.Fatalf("tzuyu vs tzuyu2 scores %.2f", res.Score)
@@ -387,7 +388,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		e := e.with(t)
 		e.must(v3+"/faceset/group/add", obj{"group_id": "pristin"}, nil)
 		for _, name := range []string{"nayoung", "rena", "eunwoo"} {
-			e.must(v3+"/faceset/user/add", obj{"image": b64(photo(t, name+".jpg")), "image_type": "BASE64", "group_id": "pristin", "user_id": name}, nil)
+			e.must(v3+"/faceset/user/add", obj{"image": b64(testenv.Photo(t, name+".jpg")), "image_type": "BASE64", "group_id": "pristin", "user_id": name}, nil)
 		}
 		var res struct {
 			FaceNum  int `json:"face_num"`
@@ -398,7 +399,7 @@ func TestRecognitionEndToEnd(t *testing.T) {
 			} `json:"face_list"`
 		}
 		e.must(v3+"/multi-search", obj{
-			"image": b64(photo(t, "pristin.jpg")), "image_type": "BASE64",
+			"image": b64(testenv.Photo(t, "pristin.jpg")), "image_type": "BASE64",
 			"group_id_list": "pristin,idols", "max_face_num": 10, "match_threshold": 70, "max_user_num": 2,
 		}, &res)
 		if res.FaceNum != 10 || len(res.FaceList) != 10 {
@@ -427,8 +428,8 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		var add struct {
 			FaceToken string `json:"face_token"`
 		}
-		e.must(v3+"/faceset/user/add", obj{"image": b64(photo(t, "jimin5.jpg")), "image_type": "BASE64", "group_id": "idols", "user_id": "jimin"}, &add)
-		e.expect(baidu.CodeFaceExists, v3+"/faceset/user/add", obj{"image": b64(photo(t, "jimin5.jpg")), "image_type": "BASE64", "group_id": "idols", "user_id": "jimin"})
+		e.must(v3+"/faceset/user/add", obj{"image": b64(testenv.Photo(t, "jimin5.jpg")), "image_type": "BASE64", "group_id": "idols", "user_id": "jimin"}, &add)
+		e.expect(baidu.CodeFaceExists, v3+"/faceset/user/add", obj{"image": b64(testenv.Photo(t, "jimin5.jpg")), "image_type": "BASE64", "group_id": "idols", "user_id": "jimin"})
 
 		var faces struct {
 			FaceList []struct {
@@ -467,14 +468,14 @@ func TestRecognitionEndToEnd(t *testing.T) {
 			t.Fatalf("jimin in %+v, want idols and vip", got.UserList)
 		}
 		var res searchRes
-		e.must(v3+"/search", obj{"image": b64(photo(t, "jimin6.jpg")), "image_type": "BASE64", "group_id_list": "vip", "match_threshold": 0}, &res)
+		e.must(v3+"/search", obj{"image": b64(testenv.Photo(t, "jimin6.jpg")), "image_type": "BASE64", "group_id_list": "vip", "match_threshold": 0}, &res)
 		if res.UserList[0].UserID != "jimin" || res.UserList[0].GroupID != "vip" {
 			t.Fatalf("search in vip: %+v", res.UserList)
 		}
 
 		// update: UPDATE needs the user; REPLACE leaves one face.
-		e.expect(baidu.CodeUserNotExist, v3+"/faceset/user/update", obj{"image": b64(photo(t, "luda2.jpg")), "image_type": "BASE64", "group_id": "idols", "user_id": "nobody"})
-		e.must(v3+"/faceset/user/update", obj{"image": b64(photo(t, "jimin7.jpg")), "image_type": "BASE64", "group_id": "vip", "user_id": "jimin", "user_info": "new info", "action_type": "REPLACE"}, nil)
+		e.expect(baidu.CodeUserNotExist, v3+"/faceset/user/update", obj{"image": b64(testenv.Photo(t, "luda2.jpg")), "image_type": "BASE64", "group_id": "idols", "user_id": "nobody"})
+		e.must(v3+"/faceset/user/update", obj{"image": b64(testenv.Photo(t, "jimin7.jpg")), "image_type": "BASE64", "group_id": "vip", "user_id": "jimin", "user_info": "new info", "action_type": "REPLACE"}, nil)
 		e.must(v3+"/faceset/face/getlist", obj{"user_id": "jimin", "group_id": "vip"}, &faces)
 		if len(faces.FaceList) != 1 {
 			t.Fatalf("after REPLACE %d faces", len(faces.FaceList))
@@ -490,13 +491,13 @@ func TestRecognitionEndToEnd(t *testing.T) {
 		e.must(v3+"/faceset/user/delete", obj{"user_id": "jimin", "group_id": "vip"}, nil)
 		e.expect(baidu.CodeUserNotExist, v3+"/faceset/user/get", obj{"user_id": "jimin", "group_id": "vip"})
 		e.must(v3+"/faceset/group/delete", obj{"group_id": "vip"}, nil)
-		e.expect(baidu.CodeGroupNotExist, v3+"/search", obj{"image": b64(photo(t, "jimin6.jpg")), "image_type": "BASE64", "group_id_list": "vip"})
+		e.expect(baidu.CodeGroupNotExist, v3+"/search", obj{"image": b64(testenv.Photo(t, "jimin6.jpg")), "image_type": "BASE64", "group_id_list": "vip"})
 	})
 }
 
 func TestImageURL(t *testing.T) {
-	eng := mustEngine(t)
-	img := photo(t, "bona.jpg")
+	eng := testenv.Engine(t)
+	img := testenv.Photo(t, "bona.jpg")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Write(img)
@@ -530,32 +531,32 @@ func TestPersonVerify(t *testing.T) {
 	if testing.Short() {
 		t.Skip("analyses several photos; run without -short")
 	}
-	eng := mustEngine(t)
+	eng := testenv.Engine(t)
 	const id = "11010519491231002X"
-	reg := photoRegistry{id: {IDNumber: id, Name: "张三", Image: photo(t, "eunseo2.jpg"), ContentType: "image/jpeg"}}
+	reg := photoRegistry{id: {IDNumber: id, Name: "张三", Image: testenv.Photo(t, "eunseo2.jpg"), ContentType: "image/jpeg"}}
 	e := mustStart(t, eng, func(_ *server.Config, d *server.Deps) { d.Registry = reg })
 
 	var same, diff struct {
 		Score float64 `json:"score"`
 	}
-	e.must(v3+"/person/verify", obj{"image": b64(photo(t, "eunseo3.jpg")), "image_type": "BASE64", "id_card_number": id, "name": "张三"}, &same)
-	e.must(v3+"/person/verify", obj{"image": b64(photo(t, "nana.jpg")), "image_type": "BASE64", "id_card_number": id, "name": "张三"}, &diff)
+	e.must(v3+"/person/verify", obj{"image": b64(testenv.Photo(t, "eunseo3.jpg")), "image_type": "BASE64", "id_card_number": id, "name": "张三"}, &same)
+	e.must(v3+"/person/verify", obj{"image": b64(testenv.Photo(t, "nana.jpg")), "image_type": "BASE64", "id_card_number": id, "name": "张三"}, &diff)
 	t.Logf("eunseo3 %.2f, nana %.2f", same.Score, diff.Score)
 	if same.Score <= diff.Score {
 		t.Fatalf("same person %.2f <= stranger %.2f", same.Score, diff.Score)
 	}
-	e.expect(baidu.CodeIDNameMismatch, v3+"/person/verify", obj{"image": b64(photo(t, "eunseo2.jpg")), "image_type": "BASE64", "id_card_number": id, "name": "李四"})
-	e.expect(baidu.CodeIDNumberNotExist, v3+"/person/verify", obj{"image": b64(photo(t, "eunseo2.jpg")), "image_type": "BASE64", "id_card_number": "110101199003077777", "name": "张三"})
+	e.expect(baidu.CodeIDNameMismatch, v3+"/person/verify", obj{"image": b64(testenv.Photo(t, "eunseo2.jpg")), "image_type": "BASE64", "id_card_number": id, "name": "李四"})
+	e.expect(baidu.CodeIDNumberNotExist, v3+"/person/verify", obj{"image": b64(testenv.Photo(t, "eunseo2.jpg")), "image_type": "BASE64", "id_card_number": "110101199003077777", "name": "张三"})
 
 	var mj struct {
 		Score        float64 `json:"score"`
 		VerifyStatus int     `json:"verify_status"`
 	}
-	e.must("/rest/2.0/face/v4/mingjing/verify", obj{"image": b64(photo(t, "eunseo3.jpg")), "id_card_number": id, "name": "张三"}, &mj)
+	e.must("/rest/2.0/face/v4/mingjing/verify", obj{"image": b64(testenv.Photo(t, "eunseo3.jpg")), "id_card_number": id, "name": "张三"}, &mj)
 	if mj.VerifyStatus != 0 || mj.Score <= diff.Score {
 		t.Fatalf("mingjing verify %+v", mj)
 	}
-	a := e.must("/rest/2.0/face/v4/mingjing/verify", obj{"image": b64(photo(t, "eunseo3.jpg")), "id_card_number": id, "name": "李四"}, &mj)
+	a := e.must("/rest/2.0/face/v4/mingjing/verify", obj{"image": b64(testenv.Photo(t, "eunseo3.jpg")), "id_card_number": id, "name": "李四"}, &mj)
 	if mj.VerifyStatus != 1 {
 		t.Fatalf("mismatched name: %s", a.raw)
 	}
@@ -565,7 +566,7 @@ func TestPersonVerify(t *testing.T) {
 // so that the detector's box reaches past the image's left edge.
 func croppedFace(t *testing.T, e *env) []byte {
 	t.Helper()
-	data := photo(t, "tzuyu.jpg")
+	data := testenv.Photo(t, "tzuyu.jpg")
 	var det detectRes
 	e.must(v3+"/detect", obj{"image": b64(data), "image_type": "BASE64"}, &det)
 	l := det.FaceList[0].Location
@@ -585,7 +586,7 @@ func croppedFace(t *testing.T, e *env) []byte {
 }
 
 func TestQualityControlCompleteness(t *testing.T) {
-	eng := mustEngine(t)
+	eng := testenv.Engine(t)
 	e := mustStart(t, eng)
 	img := b64(croppedFace(t, e))
 	add := func(user, level string) obj {
@@ -597,19 +598,19 @@ func TestQualityControlCompleteness(t *testing.T) {
 	e.must(v3+"/faceset/user/add", add("u2", "LOW"), nil)
 	e.must(v3+"/faceset/user/add", add("u3", "NONE"), nil)
 	// A whole face passes NORMAL.
-	e.must(v3+"/faceset/user/add", obj{"image": b64(photo(t, "tzuyu.jpg")), "image_type": "BASE64", "group_id": "g", "user_id": "u4", "quality_control": "NORMAL"}, nil)
+	e.must(v3+"/faceset/user/add", obj{"image": b64(testenv.Photo(t, "tzuyu.jpg")), "image_type": "BASE64", "group_id": "g", "user_id": "u4", "quality_control": "NORMAL"}, nil)
 }
 
 // BenchmarkSearch measures one search request end to end (HTTP, JSON,
 // base64, decode, detection, descriptor, index search) against a library
 // of the enrolled test people.
 func BenchmarkSearch(b *testing.B) {
-	eng := mustEngine(b)
+	eng := testenv.Engine(b)
 	e := mustStart(b, eng)
 	for _, name := range enrolled {
-		e.must(v3+"/faceset/user/add", obj{"image": b64(photo(b, enrollOf(name))), "image_type": "BASE64", "group_id": "bench", "user_id": name}, nil)
+		e.must(v3+"/faceset/user/add", obj{"image": b64(testenv.Photo(b, enrollOf(name))), "image_type": "BASE64", "group_id": "bench", "user_id": name}, nil)
 	}
-	body := obj{"image": b64(photo(b, "tzuyu2.jpg")), "image_type": "BASE64", "group_id_list": "bench", "match_threshold": 0}
+	body := obj{"image": b64(testenv.Photo(b, "tzuyu2.jpg")), "image_type": "BASE64", "group_id_list": "bench", "match_threshold": 0}
 	for b.Loop() {
 		e.must(v3+"/search", body, nil)
 	}

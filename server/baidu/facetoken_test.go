@@ -1,12 +1,16 @@
 package baidu_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/facekit/facekit/internal/testenv"
+)
 
 // A face passed by FACE_TOKEN keeps the location it was detected with:
 // the token cache stores the box and its rotation.
 func TestFaceTokenLocation(t *testing.T) {
-	eng := mustEngine(t)
-	img := b64(photo(t, "tzuyu.jpg"))
+	eng := testenv.Engine(t)
+	img := b64(testenv.Photo(t, "tzuyu.jpg"))
 	e := mustStart(t, eng)
 	var first, again detectRes
 	e.must(v3+"/detect", obj{"image": img, "image_type": "BASE64"}, &first)

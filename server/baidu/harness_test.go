@@ -25,65 +25,6 @@ import (
 	"github.com/facekit/facekit/store/sqlite"
 )
 
-// ---- models and photos ----
-
-// modelDir is $FACEKIT_MODEL_DIR, else the repo's models/data, else the
-// shared model directory.
-func modelDir() string {
-	if d := os.Getenv("FACEKIT_MODEL_DIR"); d != "" {
-		return d
-	}
-	for _, d := range []string{"../../models/data", "../../../shared/models"} {
-		if _, err := os.Stat(filepath.Join(d, engine.ResNetFile)); err == nil {
-			return d
-		}
-	}
-	return "../../models/data"
-}
-
-func testdataDir() string {
-	if d := os.Getenv("FACEKIT_TESTDATA"); d != "" {
-		return d
-	}
-	return "../../../shared/testdata"
-}
-
-var (
-	engineOnce sync.Once
-	sharedEng  *engine.Engine
-	engineErr  error
-)
-
-// mustEngine returns the real engine, loaded once per test binary, or skips
-// the test when the models are not provisioned.
-func mustEngine(tb testing.TB) *engine.Engine {
-	tb.Helper()
-	engineOnce.Do(func() {
-		sharedEng, engineErr = engine.New(engine.Config{ModelDir: modelDir()})
-	})
-	if errors.Is(engineErr, engine.ErrModelMissing) {
-		tb.Skipf("models not provisioned: %v", engineErr)
-	}
-	if engineErr != nil {
-		tb.Fatalf("engine: %v", engineErr)
-	}
-	return sharedEng
-}
-
-// photo returns the bytes of a test photo, skipping when the photo set is
-// absent.
-func photo(tb testing.TB, name string) []byte {
-	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(testdataDir(), "faces", name))
-	if errors.Is(err, os.ErrNotExist) {
-		tb.Skipf("test photo %s not present", name)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
-}
-
 func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
 
 // unusedEngine stands in for the engine in tests that must never reach it

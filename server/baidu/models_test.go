@@ -16,6 +16,7 @@ import (
 	"github.com/facekit/facekit/engine/attributes"
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/engine/liveness"
+	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 )
@@ -36,7 +37,7 @@ var (
 func mustHumanModels(tb testing.TB) (*attributes.Analyzer, *liveness.Checker) {
 	tb.Helper()
 	humanOnce.Do(func() {
-		dir := filepath.Join(modelDir(), "human-models")
+		dir := filepath.Join(testenv.ModelDir(tb), "human-models")
 		if sharedAtt, humanErr = attributes.New(dir); humanErr != nil {
 			return
 		}
@@ -83,13 +84,13 @@ type typed struct {
 const allFields = "age,beauty,expression,face_shape,gender,glasses,landmark,landmark150,quality,eye_status,emotion,face_type"
 
 func TestDetectAttributes(t *testing.T) {
-	eng := mustEngine(t)
+	eng := testenv.Engine(t)
 	att, liv := mustHumanModels(t)
 	photos := []string{"jimin.jpg", "tzuyu.jpg", "bona2.jpg"}
 	if testing.Short() {
 		photos = photos[:1]
 	}
-	photo(t, photos[0])
+	testenv.Photo(t, photos[0])
 	e := mustStart(t, eng, withHumanModels(att, liv))
 	oneOf := func(v string, allowed ...string) bool {
 		for _, a := range allowed {
@@ -105,7 +106,7 @@ func TestDetectAttributes(t *testing.T) {
 			var res struct {
 				FaceList []attrFace `json:"face_list"`
 			}
-			a := e.must(v3+"/detect", obj{"image": b64(photo(t, name)), "image_type": "BASE64", "face_field": allFields}, &res)
+			a := e.must(v3+"/detect", obj{"image": b64(testenv.Photo(t, name)), "image_type": "BASE64", "face_field": allFields}, &res)
 			if len(res.FaceList) != 1 {
 				t.Fatalf("face_list %s", a.Result)
 			}
@@ -135,7 +136,7 @@ func TestDetectAttributes(t *testing.T) {
 		var res struct {
 			FaceList []attrFace `json:"face_list"`
 		}
-		e.must(v3+"/detect", obj{"image": b64(photo(t, photos[0])), "image_type": "BASE64", "face_field": "age"}, &res)
+		e.must(v3+"/detect", obj{"image": b64(testenv.Photo(t, photos[0])), "image_type": "BASE64", "face_field": "age"}, &res)
 		f := res.FaceList[0]
 		if f.Age == nil || f.Gender != nil || f.Emotion != nil || f.Glasses != nil {
 			t.Fatalf("face_field=age answered %+v", f)
@@ -144,9 +145,9 @@ func TestDetectAttributes(t *testing.T) {
 }
 
 func TestModelFieldsAbsentWithoutHumanModels(t *testing.T) {
-	eng := mustEngine(t)
+	eng := testenv.Engine(t)
 	e := mustStart(t, eng) // no Attributes, no Liveness
-	img := b64(photo(t, "jimin.jpg"))
+	img := b64(testenv.Photo(t, "jimin.jpg"))
 
 	t.Run("DetectOmitsModelFields", func(t *testing.T) {
 		e := e.with(t)
@@ -185,7 +186,7 @@ type nuaaCrop struct {
 // live or print folder.
 func nuaaCrops(t *testing.T, eng *engine.Engine, liv *liveness.Checker, kind, subject string, n int) []nuaaCrop {
 	t.Helper()
-	dir := filepath.Join(testdataDir(), "spoof-nuaa", kind, subject)
+	dir := filepath.Join(testenv.TestData(t), "spoof-nuaa", kind, subject)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("NUAA crops not present: %v", err)
@@ -231,7 +232,7 @@ func nuaaCrops(t *testing.T, eng *engine.Engine, liv *liveness.Checker, kind, su
 }
 
 func TestLivenessControl(t *testing.T) {
-	eng := mustEngine(t)
+	eng := testenv.Engine(t)
 	att, liv := mustHumanModels(t)
 	n := 4
 	if testing.Short() {
@@ -321,7 +322,7 @@ func TestLivenessControl(t *testing.T) {
 }
 
 func TestFaceverify(t *testing.T) {
-	eng := mustEngine(t)
+	eng := testenv.Engine(t)
 	att, liv := mustHumanModels(t)
 	crops := nuaaCrops(t, eng, liv, "live", "0004", 3)
 	if len(crops) < 3 {

@@ -6,14 +6,15 @@ import (
 	"image/jpeg"
 	"testing"
 
+	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 )
 
 // Faces enrolled through user/add keep a thumbnail when the server is
 // configured to, and none when it is not (privacy).
 func TestUserAddStoresThumbnail(t *testing.T) {
-	eng := mustEngine(t)
-	photo(t, "jimin.jpg")
+	eng := testenv.Engine(t)
+	testenv.Photo(t, "jimin.jpg")
 	tests := []struct {
 		name string
 		on   bool
@@ -25,7 +26,7 @@ func TestUserAddStoresThumbnail(t *testing.T) {
 				FaceToken string `json:"face_token"`
 			}
 			e.must(v3+"/faceset/user/add", obj{
-				"image": b64(photo(t, "jimin.jpg")), "image_type": "BASE64", "group_id": "g", "user_id": "jimin",
+				"image": b64(testenv.Photo(t, "jimin.jpg")), "image_type": "BASE64", "group_id": "g", "user_id": "jimin",
 			}, &res)
 			data, err := e.db.Thumbnail(context.Background(), e.app.ID, "g", "jimin", res.FaceToken)
 			if err != nil {

@@ -5,11 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"image"
-	"image/color"
 	"image/jpeg"
-	"image/png"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -21,12 +17,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/linkface"
@@ -44,87 +39,6 @@ const (
 	idNoFace  = "320106198503152714" // photo without a face
 	idUnknown = "11010519000101001X" // not registered
 )
-
-func modelDir() string {
-	if d := os.Getenv("FACEKIT_MODEL_DIR"); d != "" {
-		return d
-	}
-	for _, d := range []string{"../../models/data", "../../../shared/models"} {
-		if _, err := os.Stat(filepath.Join(d, engine.ResNetFile)); err == nil {
-			return d
-		}
-	}
-	return "../../models/data"
-}
-
-func testdataDir() string {
-	if d := os.Getenv("FACEKIT_TESTDATA"); d != "" {
-		return d
-	}
-	return "../../../shared/testdata"
-}
-
-var (
-	engineOnce sync.Once
-	sharedEng  *engine.Engine
-	engineErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedEng != nil {
-		sharedEng.Close()
-	}
-	os.Exit(code)
-}
-
-// mustEngine returns the real engine or skips when models are absent.
-func mustEngine(tb testing.TB) *engine.Engine {
-	tb.Helper()
-	engineOnce.Do(func() { sharedEng, engineErr = engine.New(engine.Config{ModelDir: modelDir()}) })
-	if errors.Is(engineErr, engine.ErrModelMissing) {
-		tb.Skipf("models not provisioned: %v", engineErr)
-	}
-	if engineErr != nil {
-		tb.Fatal(engineErr)
-	}
-	return sharedEng
-}
-
-// photoPath returns a test photo's path, skipping when the set is absent.
-func photoPath(tb testing.TB, name string) string {
-	tb.Helper()
-	p := filepath.Join(testdataDir(), "faces", name)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("test photo %s not present", name)
-	}
-	return p
-}
-
-func photo(tb testing.TB, name string) []byte {
-	tb.Helper()
-	data, err := os.ReadFile(photoPath(tb, name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
-}
-
-// blankPNG is a w×h image with no face in it.
-func blankPNG(tb testing.TB, w, h int) []byte {
-	tb.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 120, 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		tb.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // env is a running server with one application.
 type env struct {
@@ -147,7 +61,7 @@ func withRegistry(src registry.Source) option {
 // a fresh SQLite library and a registry holding jimin.jpg.
 func mustStart(tb testing.TB, opts ...option) *env {
 	tb.Helper()
-	eng := mustEngine(tb)
+	eng := testenv.Engine(tb)
 	dir := tb.TempDir()
 	db, err := sqlite.Open(filepath.Join(dir, "facekit.db"), sqlite.Options{})
 	if err != nil {
@@ -165,9 +79,9 @@ func mustStart(tb testing.TB, opts ...option) *env {
 	}
 	tb.Cleanup(func() { reg.Close() })
 	for _, p := range []registry.Photo{
-		{IDNumber: idJimin, Name: nameJimin, Image: photo(tb, "jimin.jpg")},
+		{IDNumber: idJimin, Name: nameJimin, Image: testenv.Photo(tb, "jimin.jpg")},
 		{IDNumber: idNoPhoto, Name: "李四"},
-		{IDNumber: idNoFace, Name: "王五", Image: blankPNG(tb, 200, 240)},
+		{IDNumber: idNoFace, Name: "王五", Image: testenv.BlankPNG(tb, 200, 240)},
 	} {
 		if err := reg.Add(context.Background(), p); err != nil {
 			tb.Fatal(err)
@@ -302,36 +216,36 @@ func TestVerifyOutcomes(t *testing.T) {
 		idReason   string // identity.reason
 		confidence string // "null", "high" (>= 0.7), "low" (< 0.7), "" (absent)
 	}{
-		{name: "Match", req: form{jimin, photo(t, matchSelfie)}, http: 200, status: "OK",
+		{name: "Match", req: form{jimin, testenv.Photo(t, matchSelfie)}, http: 200, status: "OK",
 			validity: ptr(true), idReason: "Gongan status OK", confidence: "high"},
-		{name: "NonMatch", req: form{jimin, photo(t, "tzuyu.jpg")}, http: 200, status: "OK",
+		{name: "NonMatch", req: form{jimin, testenv.Photo(t, "tzuyu.jpg")}, http: 200, status: "OK",
 			validity: ptr(true), idReason: "Gongan status OK", confidence: "low"},
-		{name: "NameMismatch", req: form{person(idJimin, "张三"), photo(t, "jimin2.jpg")}, http: 200, status: "OK",
+		{name: "NameMismatch", req: form{person(idJimin, "张三"), testenv.Photo(t, "jimin2.jpg")}, http: 200, status: "OK",
 			validity: ptr(false), idReason: "Name and idcard number doesn’t match", confidence: "null"},
-		{name: "NotFound", req: form{person(idUnknown, nameJimin), photo(t, "jimin2.jpg")}, http: 200, status: "OK",
+		{name: "NotFound", req: form{person(idUnknown, nameJimin), testenv.Photo(t, "jimin2.jpg")}, http: 200, status: "OK",
 			validity: ptr(false), idReason: "Invalid idcard number", confidence: "null"},
-		{name: "NoPhoto", req: form{person(idNoPhoto, "李四"), photo(t, "jimin2.jpg")}, http: 200, status: "OK",
+		{name: "NoPhoto", req: form{person(idNoPhoto, "李四"), testenv.Photo(t, "jimin2.jpg")}, http: 200, status: "OK",
 			validity: ptr(true), idReason: "Gongan photo doesn’t exist", confidence: "null"},
-		{name: "RegisteredPhotoWithoutFace", req: form{person(idNoFace, "王五"), photo(t, "jimin2.jpg")}, http: 400,
+		{name: "RegisteredPhotoWithoutFace", req: form{person(idNoFace, "王五"), testenv.Photo(t, "jimin2.jpg")}, http: 400,
 			status: "NO_FACE_DETECTED", validity: ptr(true), idReason: "poor picture quality"},
-		{name: "InvalidIDNumber", req: form{person("110105194912310021", nameJimin), photo(t, "jimin2.jpg")}, http: 400,
+		{name: "InvalidIDNumber", req: form{person("110105194912310021", nameJimin), testenv.Photo(t, "jimin2.jpg")}, http: 400,
 			status: "INVALID_ARGUMENT", reason: "Invalid idcard number"},
-		{name: "MissingIDNumber", req: form{map[string]string{"name": nameJimin}, photo(t, "jimin2.jpg")}, http: 400,
+		{name: "MissingIDNumber", req: form{map[string]string{"name": nameJimin}, testenv.Photo(t, "jimin2.jpg")}, http: 400,
 			status: "INVALID_ARGUMENT", reason: "Invalid idcard number"},
-		{name: "InvalidName", req: form{person(idJimin, "Jimin Park"), photo(t, "jimin2.jpg")}, http: 400,
+		{name: "InvalidName", req: form{person(idJimin, "Jimin Park"), testenv.Photo(t, "jimin2.jpg")}, http: 400,
 			status: "INVALID_ARGUMENT", reason: "Invalid name"},
-		{name: "EncodingError", req: form{person(idJimin, "\xc6\xd3\xd6\xc7"), photo(t, "jimin2.jpg")}, http: 400,
+		{name: "EncodingError", req: form{person(idJimin, "\xc6\xd3\xd6\xc7"), testenv.Photo(t, "jimin2.jpg")}, http: 400,
 			status: "ENCODING_ERROR"},
 		{name: "NoSelfie", req: form{jimin, nil}, http: 400, status: "INVALID_ARGUMENT"},
-		{name: "NoFace", req: form{jimin, blankPNG(t, 300, 300)}, http: 400, status: "NO_FACE_DETECTED", image: "selfie",
+		{name: "NoFace", req: form{jimin, testenv.BlankPNG(t, 300, 300)}, http: 400, status: "NO_FACE_DETECTED", image: "selfie",
 			validity: ptr(true), idReason: "Gongan status OK"},
 		{name: "CorruptImage", req: form{jimin, []byte("\xff\xd8\xff\xe0 this is no jpeg")}, http: 400,
 			status: "CORRUPT_IMAGE", image: "selfie"},
 		{name: "NotAnImage", req: form{jimin, []byte("hello, world")}, http: 400, status: "INVALID_IMAGE_FORMAT_OR_SIZE", image: "selfie"},
-		{name: "TooWide", req: form{jimin, blankPNG(t, 4001, 20)}, http: 400, status: "INVALID_IMAGE_FORMAT_OR_SIZE", image: "selfie"},
-		{name: "TooBig", req: form{jimin, append(photo(t, "jimin2.jpg"), make([]byte, 2<<20)...)}, http: 400,
+		{name: "TooWide", req: form{jimin, testenv.BlankPNG(t, 4001, 20)}, http: 400, status: "INVALID_IMAGE_FORMAT_OR_SIZE", image: "selfie"},
+		{name: "TooBig", req: form{jimin, append(testenv.Photo(t, "jimin2.jpg"), make([]byte, 2<<20)...)}, http: 400,
 			status: "IMAGE_FILE_SIZE_TOO_BIG", image: "selfie"},
-		{name: "BadAutoRotate", req: form{with(jimin, "selfie_auto_rotate", "maybe"), photo(t, "jimin2.jpg")}, http: 400,
+		{name: "BadAutoRotate", req: form{with(jimin, "selfie_auto_rotate", "maybe"), testenv.Photo(t, "jimin2.jpg")}, http: 400,
 			status: "INVALID_ARGUMENT"},
 		{name: "UnknownImageID", req: form{with(jimin, "selfie_image_id", "0123456789abcdef0123456789abcdef"), nil}, http: 400,
 			status: "IMAGE_ID_NOT_EXIST", image: "selfie"},
@@ -380,7 +294,7 @@ func ptr[T any](v T) *T { return &v }
 func TestImageInputs(t *testing.T) {
 	e := mustStart(t)
 	jimin := person(idJimin, nameJimin)
-	selfie := photo(t, "jimin2.jpg")
+	selfie := testenv.Photo(t, "jimin2.jpg")
 	first := e.post(form{jimin, selfie})
 	if first.Status != "OK" || first.Selfie == nil || first.Confidence == nil {
 		t.Fatalf("file: %s", first.raw)
@@ -421,7 +335,7 @@ func TestImageInputs(t *testing.T) {
 	})
 	t.Run("ImageIDBeatsFile", func(t *testing.T) {
 		// The documented order: selfie_image_id first, then the file.
-		r := e.post(form{with(jimin, "selfie_image_id", first.Selfie.ImageID), blankPNG(t, 100, 100)})
+		r := e.post(form{with(jimin, "selfie_image_id", first.Selfie.ImageID), testenv.BlankPNG(t, 100, 100)})
 		if r.Status != "OK" {
 			t.Fatalf("image_id with a faceless file: %s", r.raw)
 		}
@@ -484,7 +398,7 @@ func TestDownloadTimeout(t *testing.T) {
 func TestAutoRotate(t *testing.T) {
 	e := mustStart(t)
 	// The matching selfie turned on its side, with no EXIF to say so.
-	src, err := os.ReadFile(photoPath(t, matchSelfie))
+	src, err := os.ReadFile(testenv.Face(t, matchSelfie))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +421,7 @@ func TestAccountErrors(t *testing.T) {
 			linkface.Path + "?api_id=nobody&api_secret=" + e.secret,
 			linkface.Path,
 		} {
-			r := e.postTo(path, form{person(idJimin, nameJimin), photo(t, "jimin2.jpg")})
+			r := e.postTo(path, form{person(idJimin, nameJimin), testenv.Photo(t, "jimin2.jpg")})
 			if r.HTTP != 401 || r.Status != "UNAUTHORIZED" {
 				t.Errorf("%s: %s", path, r.raw)
 			}
@@ -516,7 +430,7 @@ func TestAccountErrors(t *testing.T) {
 	t.Run("CredentialsInForm", func(t *testing.T) {
 		e := mustStart(t)
 		f := with(with(person(idJimin, nameJimin), "api_id", e.apiID), "api_secret", e.secret)
-		if r := e.postTo(linkface.Path, form{f, photo(t, "jimin2.jpg")}); r.Status != "OK" {
+		if r := e.postTo(linkface.Path, form{f, testenv.Photo(t, "jimin2.jpg")}); r.Status != "OK" {
 			t.Fatalf("credentials in the form: %s", r.raw)
 		}
 	})
@@ -525,7 +439,7 @@ func TestAccountErrors(t *testing.T) {
 			l.KeyLifetime = time.Hour
 			l.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 		})
-		r := e.post(form{person(idJimin, nameJimin), photo(t, "jimin2.jpg")})
+		r := e.post(form{person(idJimin, nameJimin), testenv.Photo(t, "jimin2.jpg")})
 		if r.HTTP != 403 || r.Status != "KEY_EXPIRED" || !strings.Contains(r.Reason, "expired") {
 			t.Fatalf("%s", r.raw)
 		}
@@ -552,7 +466,7 @@ func TestAccountErrors(t *testing.T) {
 		if err := e.db.SetAppLimits(context.Background(), e.appID, 0, 1); err != nil {
 			t.Fatal(err)
 		}
-		f := form{person(idUnknown, nameJimin), photo(t, "jimin2.jpg")}
+		f := form{person(idUnknown, nameJimin), testenv.Photo(t, "jimin2.jpg")}
 		if r := e.post(f); r.Status != "OK" {
 			t.Fatalf("first call: %s", r.raw)
 		}
@@ -562,7 +476,7 @@ func TestAccountErrors(t *testing.T) {
 	})
 	t.Run("NoPermissionWithoutRegistry", func(t *testing.T) {
 		e := mustStart(t, withRegistry(nil))
-		r := e.post(form{person(idJimin, nameJimin), photo(t, "jimin2.jpg")})
+		r := e.post(form{person(idJimin, nameJimin), testenv.Photo(t, "jimin2.jpg")})
 		if r.HTTP != 403 || r.Status != "NO_PERMISSION" {
 			t.Fatalf("%s", r.raw)
 		}
@@ -623,7 +537,7 @@ func TestPhotoServiceErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := mustStart(t, withRegistry(tt.src))
-			r := e.post(form{person(tt.id, nameJimin), photo(t, "jimin2.jpg")})
+			r := e.post(form{person(tt.id, nameJimin), testenv.Photo(t, "jimin2.jpg")})
 			if r.HTTP != 400 || r.Status != "PHOTO_SERVICE_ERROR" || r.Reason != tt.reason {
 				t.Fatalf("%s", r.raw)
 			}
@@ -639,7 +553,7 @@ func TestCurlExample(t *testing.T) {
 		t.Skip("curl not installed")
 	}
 	e := mustStart(t)
-	img := photoPath(t, matchSelfie)
+	img := testenv.Face(t, matchSelfie)
 	cmd := exec.Command(curl, "-s", "-X", "POST",
 		e.base+"/identity/selfie_idnumber_verification?api_id="+e.apiID+"&api_secret="+e.secret,
 		"-F", "selfie_file=@"+img, "-F", "id_number="+idJimin, "-F", "name="+nameJimin)

@@ -5,24 +5,18 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/tencent"
@@ -44,78 +38,6 @@ const (
 	matchSelfie = "jimin6.jpg"
 )
 
-func modelDir() string {
-	if d := os.Getenv("FACEKIT_MODEL_DIR"); d != "" {
-		return d
-	}
-	for _, d := range []string{"../../models/data", "../../../shared/models"} {
-		if _, err := os.Stat(filepath.Join(d, engine.ResNetFile)); err == nil {
-			return d
-		}
-	}
-	return "../../models/data"
-}
-
-func testdataDir() string {
-	if d := os.Getenv("FACEKIT_TESTDATA"); d != "" {
-		return d
-	}
-	return "../../../shared/testdata"
-}
-
-var (
-	engineOnce sync.Once
-	sharedEng  *engine.Engine
-	engineErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedEng != nil {
-		sharedEng.Close()
-	}
-	os.Exit(code)
-}
-
-func mustEngine(tb testing.TB) *engine.Engine {
-	tb.Helper()
-	engineOnce.Do(func() { sharedEng, engineErr = engine.New(engine.Config{ModelDir: modelDir()}) })
-	if errors.Is(engineErr, engine.ErrModelMissing) {
-		tb.Skipf("models not provisioned: %v", engineErr)
-	}
-	if engineErr != nil {
-		tb.Fatal(engineErr)
-	}
-	return sharedEng
-}
-
-func photo(tb testing.TB, name string) []byte {
-	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(testdataDir(), "faces", name))
-	if errors.Is(err, os.ErrNotExist) {
-		tb.Skipf("test photo %s not present", name)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
-}
-
-func blankPNG(tb testing.TB, w, h int) []byte {
-	tb.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 120, 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		tb.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 type env struct {
 	tb       testing.TB
 	base     string
@@ -136,7 +58,7 @@ func withRegistry(src registry.Source) option {
 // registry holding jimin.jpg.
 func mustStart(tb testing.TB, opts ...option) *env {
 	tb.Helper()
-	eng := mustEngine(tb)
+	eng := testenv.Engine(tb)
 	dir := tb.TempDir()
 	db, err := sqlite.Open(filepath.Join(dir, "facekit.db"), sqlite.Options{})
 	if err != nil {
@@ -153,9 +75,9 @@ func mustStart(tb testing.TB, opts ...option) *env {
 	}
 	tb.Cleanup(func() { reg.Close() })
 	for _, p := range []registry.Photo{
-		{IDNumber: idJimin, Name: nameJimin, Image: photo(tb, "jimin.jpg")},
+		{IDNumber: idJimin, Name: nameJimin, Image: testenv.Photo(tb, "jimin.jpg")},
 		{IDNumber: idNoPhoto, Name: "李四"},
-		{IDNumber: idNoFace, Name: "王五", Image: blankPNG(tb, 200, 240)},
+		{IDNumber: idNoFace, Name: "王五", Image: testenv.BlankPNG(tb, 200, 240)},
 	} {
 		if err := reg.Add(context.Background(), p); err != nil {
 			tb.Fatal(err)
@@ -267,19 +189,19 @@ func TestCompareOutcomes(t *testing.T) {
 		code   int
 		sim    string // "high" (> 75), "low" (<= 75), "" none
 	}{
-		{"Match", fields(idJimin, nameJimin), photo(t, matchSelfie), 0, "high"},
-		{"NonMatch", fields(idJimin, nameJimin), photo(t, "tzuyu.jpg"), 0, "low"},
-		{"NameMismatch", fields(idJimin, "张三"), photo(t, matchSelfie), tencent.CodeNameMismatch, ""},
-		{"NotFound", fields(idUnknown, nameJimin), photo(t, matchSelfie), tencent.CodeIDInvalid, ""},
-		{"NoPhoto", fields(idNoPhoto, "李四"), photo(t, matchSelfie), tencent.CodePhotoInvalid, ""},
-		{"RegisteredPhotoWithoutFace", fields(idNoFace, "王五"), photo(t, matchSelfie), tencent.CodePhotoPoorQuality, ""},
-		{"InvalidIDNumber", fields("110105194912310021", nameJimin), photo(t, matchSelfie), tencent.CodeIDInvalid, ""},
-		{"InvalidName", fields(idJimin, "Jimin"), photo(t, matchSelfie), tencent.CodeNameMismatch, ""},
-		{"MissingName", fields(idJimin, ""), photo(t, matchSelfie), tencent.CodeMissingIdentity, ""},
-		{"MissingAppID", map[string]string{"idcard_number": idJimin, "idcard_name": nameJimin}, photo(t, matchSelfie), tencent.CodeInvalidParam, ""},
-		{"OtherAppID", map[string]string{"appid": "1250000009", "idcard_number": idJimin, "idcard_name": nameJimin}, photo(t, matchSelfie), tencent.CodeTargetMismatch, ""},
+		{"Match", fields(idJimin, nameJimin), testenv.Photo(t, matchSelfie), 0, "high"},
+		{"NonMatch", fields(idJimin, nameJimin), testenv.Photo(t, "tzuyu.jpg"), 0, "low"},
+		{"NameMismatch", fields(idJimin, "张三"), testenv.Photo(t, matchSelfie), tencent.CodeNameMismatch, ""},
+		{"NotFound", fields(idUnknown, nameJimin), testenv.Photo(t, matchSelfie), tencent.CodeIDInvalid, ""},
+		{"NoPhoto", fields(idNoPhoto, "李四"), testenv.Photo(t, matchSelfie), tencent.CodePhotoInvalid, ""},
+		{"RegisteredPhotoWithoutFace", fields(idNoFace, "王五"), testenv.Photo(t, matchSelfie), tencent.CodePhotoPoorQuality, ""},
+		{"InvalidIDNumber", fields("110105194912310021", nameJimin), testenv.Photo(t, matchSelfie), tencent.CodeIDInvalid, ""},
+		{"InvalidName", fields(idJimin, "Jimin"), testenv.Photo(t, matchSelfie), tencent.CodeNameMismatch, ""},
+		{"MissingName", fields(idJimin, ""), testenv.Photo(t, matchSelfie), tencent.CodeMissingIdentity, ""},
+		{"MissingAppID", map[string]string{"idcard_number": idJimin, "idcard_name": nameJimin}, testenv.Photo(t, matchSelfie), tencent.CodeInvalidParam, ""},
+		{"OtherAppID", map[string]string{"appid": "1250000009", "idcard_number": idJimin, "idcard_name": nameJimin}, testenv.Photo(t, matchSelfie), tencent.CodeTargetMismatch, ""},
 		{"NoImage", fields(idJimin, nameJimin), nil, tencent.CodeNoImage, ""},
-		{"NoFace", fields(idJimin, nameJimin), blankPNG(t, 300, 300), tencent.CodeSelfieNoFace, ""},
+		{"NoFace", fields(idJimin, nameJimin), testenv.BlankPNG(t, 300, 300), tencent.CodeSelfieNoFace, ""},
 		{"CorruptImage", fields(idJimin, nameJimin), []byte("\xff\xd8\xff\xe0 broken"), tencent.CodeSelfieDecode, ""},
 		{"GIF", fields(idJimin, nameJimin), []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), tencent.CodeSelfieDecode, ""},
 		{"TooLarge", fields(idJimin, nameJimin), make([]byte, 7<<20), tencent.CodeBodyTooLarge, ""},
@@ -314,7 +236,7 @@ func TestCompareOutcomes(t *testing.T) {
 
 func TestImageForms(t *testing.T) {
 	e := mustStart(t)
-	selfie := photo(t, matchSelfie)
+	selfie := testenv.Photo(t, matchSelfie)
 	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/test.jpg" {
 			w.Write(selfie)
@@ -355,7 +277,7 @@ func TestImageForms(t *testing.T) {
 	t.Run("URLWinsOverImage", func(t *testing.T) {
 		f := fields(idJimin, nameJimin)
 		f["url"] = files.URL + "/test.jpg"
-		r := e.postMultipart(e.sign(), f, blankPNG(t, 100, 100))
+		r := e.postMultipart(e.sign(), f, testenv.BlankPNG(t, 100, 100))
 		if r.Code != 0 {
 			t.Fatalf("%s", r.raw)
 		}
@@ -375,7 +297,7 @@ func TestImageForms(t *testing.T) {
 func TestSignatureOutcomes(t *testing.T) {
 	e := mustStart(t)
 	now := time.Now()
-	sel := photo(t, matchSelfie)
+	sel := testenv.Photo(t, matchSelfie)
 	f := fields(idUnknown, nameJimin) // valid request that stops at the registry: cheap
 	tests := []struct {
 		name string
@@ -430,15 +352,15 @@ func TestLimits(t *testing.T) {
 		if err := e.db.SetAppLimits(context.Background(), e.appRowID, 0, 1); err != nil {
 			t.Fatal(err)
 		}
-		e.postMultipart(e.sign(), f, photo(t, matchSelfie))
-		r := e.postMultipart(e.sign(), f, photo(t, matchSelfie))
+		e.postMultipart(e.sign(), f, testenv.Photo(t, matchSelfie))
+		r := e.postMultipart(e.sign(), f, testenv.Photo(t, matchSelfie))
 		if r.Code != tencent.CodeBadRequest || r.Message != "account abnormal,errorno is:2" {
 			t.Fatalf("%s", r.raw)
 		}
 	})
 	t.Run("NoRegistry", func(t *testing.T) {
 		e := mustStart(t, withRegistry(nil))
-		if r := e.postMultipart(e.sign(), fields(idJimin, nameJimin), photo(t, matchSelfie)); r.Code != tencent.CodeNoPermission {
+		if r := e.postMultipart(e.sign(), fields(idJimin, nameJimin), testenv.Photo(t, matchSelfie)); r.Code != tencent.CodeNoPermission {
 			t.Fatalf("%s", r.raw)
 		}
 	})
@@ -450,7 +372,7 @@ func TestLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := mustStart(t, withRegistry(src))
-		if r := e.postMultipart(e.sign(), fields(idJimin, nameJimin), photo(t, matchSelfie)); r.Code != tencent.CodeServiceDown {
+		if r := e.postMultipart(e.sign(), fields(idJimin, nameJimin), testenv.Photo(t, matchSelfie)); r.Code != tencent.CodeServiceDown {
 			t.Fatalf("%s", r.raw)
 		}
 	})
