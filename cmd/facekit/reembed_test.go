@@ -4,9 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/internal/testenv"
@@ -103,4 +105,68 @@ func TestReembedCommand(t *testing.T) {
 			t.Errorf("reembed --delete-missing exit %d:\n%s", code, stdout)
 		}
 	})
+}
+
+// TestReembedBesideRunningServer switches the library while a server
+// serves it: the server follows the file and reloads its index, and its
+// readiness check then fails naming the model to restart with (its probes
+// are still described with the old model, so searches would be refused).
+func TestReembedBesideRunningServer(t *testing.T) {
+	eng := mustEngine(t)
+	models := testenv.ModelDir(t)
+	db, path, app := mustLibrary(t)
+	data := filepath.Dir(path)
+	opts := enrollOptions{dbPath: path, app: app, group: "staff", minFace: 40, maxPose: 50, quality: quality.LevelLow, sourceCrops: true,
+		photos: photoTree(t, map[string]string{"jimin/a.jpg": "jimin.jpg", "bona/a.jpg": "bona.jpg"})}
+	if _, err := enroll(context.Background(), eng, db, opts, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := defaultConfig()
+	cfg.Data, cfg.Engine.Models, cfg.Addr = data, models, "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addrc <- a })
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	ready := func() (int, string) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := ready(); code != http.StatusOK {
+		t.Fatalf("ready before the switch: %d %s", code, body)
+	}
+	if code, stdout, stderr := runCLI(t, "reembed", "--data", data, "--models", models, "--to", "mobileface"); code != 0 {
+		t.Fatalf("reembed: %d\n%s\n%s", code, stdout, stderr)
+	}
+	// The server checks for other writers every 2 s.
+	var code int
+	var body string
+	for i := 0; i < 50; i++ {
+		if code, body = ready(); code != http.StatusOK {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "library_model") || !strings.Contains(body, "restart it with --descriptor mobileface") {
+		t.Fatalf("ready after the switch: %d %s", code, body)
+	}
 }

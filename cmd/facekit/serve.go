@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 			// A reembed that switches the library beside a running server
 			// leaves it describing probes with the old model: searches then
 			// fail, and readiness says why.
-			"library_model": func(ctx context.Context) error { return checkLibraryModel(ctx, db, cfg) },
+			"library_model": libraryModelCheck(db, cfg),
 		},
 		LibraryFaces: db.Index().Len,
 	})
@@ -193,6 +193,30 @@ func checkLibraryModel(ctx context.Context, lib store.Reembedder, cfg Config) er
 	return fmt.Errorf("the library in %s holds %d faces of descriptor model %s, but faces are described with %s: "+
 		"run `facekit reembed --data %s --to %s` to migrate the library, or serve with --descriptor %s",
 		cfg.Data, counts[m], m, want, cfg.Data, want, m)
+}
+
+// libraryModelCheck is the readiness check that the library still holds
+// faces of the served descriptor model only. It fails after a reembed
+// switched the library beside this server (the server follows the file and
+// reloads its index, but keeps describing probes with its own model, so
+// every search would be refused as a model mismatch).
+func libraryModelCheck(db *sqlite.DB, cfg Config) ops.Check {
+	want := cfg.Engine.Descriptor
+	if want == "" {
+		want = descriptor.Default
+	}
+	return func(ctx context.Context) error {
+		models, err := db.Models(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range models {
+			if m != want {
+				return fmt.Errorf("the library holds faces of descriptor model %s, this server describes with %s: restart it with --descriptor %s", m, want, m)
+			}
+		}
+		return nil
+	}
 }
 
 // humanModels loads the attribute analyzer and the liveness checker from

@@ -155,3 +155,29 @@ func (db *DB) ModelCounts(ctx context.Context, app string) (map[string]int, erro
 	}
 	return out, nil
 }
+
+// Models returns the descriptor models of the library's faces (every
+// application), sorted. It walks the model index one distinct value at a
+// time, so it costs a few lookups however many faces there are: cheap
+// enough for a readiness check.
+func (db *DB) Models(ctx context.Context) ([]string, error) {
+	var out []string
+	for {
+		var m sql.NullString
+		err := db.r.QueryRowContext(ctx, `SELECT min(model) FROM faces WHERE model > ?`, lastOr(out)).Scan(&m)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: models: %w", err)
+		}
+		if !m.Valid {
+			return out, nil
+		}
+		out = append(out, m.String)
+	}
+}
+
+func lastOr(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}

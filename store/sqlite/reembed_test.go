@@ -140,4 +140,9 @@ func TestSwapModel(t *testing.T) {
 	if err != nil || counts[next] != 2 || len(counts) != 1 {
 		t.Fatalf("model counts: %v %v", counts, err)
 	}
+	other := MustCreateApp(t, db)
+	MustAddFace(t, db, other, "g", "c", "tok_c", emb(1, 0, 0))
+	if models, err := db.Models(ctx); err != nil || len(models) != 2 || models[0] != next || models[1] != model {
+		t.Errorf("models: %v %v, want [%s %s]", models, err, next, model)
+	}
 }
