@@ -13,10 +13,13 @@ import (
 	"image"
 	"image/jpeg"
 	"log/slog"
+	"math"
 	"math/big"
 	"strings"
 	"time"
 
+	"github.com/facekit/facekit/descriptor"
+	"github.com/facekit/facekit/descriptor/sourcecrop"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/attributes"
 	"github.com/facekit/facekit/engine/imageio"
@@ -82,6 +85,10 @@ type Core struct {
 	sem     chan struct{}
 	limiter *ratelimit.Limiter
 	fetcher *imagesrc.Fetcher
+	// model is the descriptor model's name and metric how its vectors
+	// compare.
+	model  string
+	metric descriptor.Metric
 }
 
 // Config returns the effective configuration (defaults applied).
@@ -101,6 +108,15 @@ func (core *Core) Registry() registry.Source { return core.deps.Registry }
 
 // FAR returns the calibrated false-accept rate of a descriptor distance.
 func (core *Core) FAR(distance float64) float64 { return core.deps.Curve.FAR(distance) }
+
+// Model names the descriptor model the server describes faces with; the
+// library must hold faces of this model only.
+func (core *Core) Model() string { return core.model }
+
+// usesEngineDescriptor reports whether faces are described by the engine's
+// ResNet inside its Analyze pass (the default), rather than by a separate
+// descriptor model afterwards.
+func (core *Core) usesEngineDescriptor() bool { return core.deps.Descriptor == nil }
 
 // ---- authentication and limits ----
 
@@ -278,7 +294,8 @@ func decodeBase64(s string, maxBytes int64) ([]byte, error) {
 // Face is one detected face with its token. Faces recalled by token carry
 // only the token, the descriptor and, when the cache kept it, the box and
 // roll (Located): HasBox is false, and there are no landmarks, pixels,
-// attributes or liveness.
+// attributes or liveness. The descriptor is the server's model's (Vector);
+// engine.Face.Descriptor holds the ResNet's only when that is the model.
 type Face struct {
 	engine.Face
 	Token string
@@ -298,16 +315,20 @@ type Face struct {
 	Liveness       float64
 	LivenessScored bool
 
+	// Model and Vector are the face's descriptor; Vector is nil when the
+	// face could not be described.
+	Model  string
+	Vector []float32
+
 	// image is the decoded image the face was detected in (nil for a face
-	// recalled by token), kept so that Enroll can store a thumbnail.
+	// recalled by token), kept so that Enroll can store a thumbnail and a
+	// source crop.
 	image *imageio.Image
 }
 
 // Embedding returns the face's descriptor as a store embedding.
 func (f Face) Embedding() store.Embedding {
-	v := make([]float32, len(f.Descriptor))
-	copy(v, f.Descriptor[:])
-	return store.Embedding{Model: engine.ModelName, Vector: v}
+	return store.Embedding{Model: f.Model, Vector: append([]float32(nil), f.Vector...)}
 }
 
 // Detection is the result of DetectFaces.
@@ -373,7 +394,9 @@ func (core *Core) DetectFaces(ctx context.Context, app string, src ImageSource, 
 		MaxFaces:     maxFaces,
 		SortByCenter: opts.SortByCenter,
 		Landmarks:    true,
-		Descriptors:  true,
+		// The default model's descriptor comes out of this same pass;
+		// another model describes the faces below instead.
+		Descriptors: core.usesEngineDescriptor(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: analysing image: %w", err)
@@ -386,7 +409,10 @@ func (core *Core) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	for i, f := range faces {
 		tok := FaceToken(img.Raw, f.Rect)
 		det.Faces[i] = Face{Face: f, Token: tok, HasBox: true, Located: true, image: img.Image}
-		if !f.HasDescriptor {
+		if err := core.describe(ctx, img.Image, &det.Faces[i]); err != nil {
+			return nil, err
+		}
+		if det.Faces[i].Vector == nil {
 			continue
 		}
 		err := core.deps.FaceTokens.PutFaceToken(ctx, app, store.DetectedFace{
@@ -405,6 +431,29 @@ func (core *Core) DetectFaces(ctx context.Context, app string, src ImageSource, 
 		}
 	}
 	return det, nil
+}
+
+// describe sets f's descriptor: the engine's, computed in the Analyze pass,
+// for the default model, else the configured model's. A face without
+// landmarks stays undescribed (as the engine leaves it); a model failure is
+// an error.
+func (core *Core) describe(ctx context.Context, img *imageio.Image, f *Face) error {
+	f.Model = core.model
+	if core.usesEngineDescriptor() {
+		if f.HasDescriptor {
+			f.Vector = append([]float32(nil), f.Descriptor[:]...)
+		}
+		return nil
+	}
+	v, err := core.deps.Descriptor.Describe(ctx, img, f.Face)
+	switch {
+	case errors.Is(err, engine.ErrNoLandmarks):
+		return nil
+	case err != nil:
+		return fmt.Errorf("server: describing face with %s: %w", core.model, err)
+	}
+	f.Vector = v
+	return nil
 }
 
 // analyzeFace runs the attribute and liveness models opts asks for on one
@@ -490,12 +539,14 @@ func (core *Core) RecallFace(ctx context.Context, app, token string) (Face, erro
 	if err != nil {
 		return Face{}, fmt.Errorf("server: face token lookup: %w", err)
 	}
-	if df.Embedding.Model != engine.ModelName || len(df.Embedding.Vector) != engine.DescriptorSize {
-		return Face{}, fmt.Errorf("%w: token %q was made by model %q", store.ErrModelMismatch, token, df.Embedding.Model)
+	if df.Embedding.Model != core.model {
+		return Face{}, fmt.Errorf("%w: token %q was made by model %q, this server describes with %q", store.ErrModelMismatch, token, df.Embedding.Model, core.model)
 	}
-	f := Face{Token: df.Token}
-	copy(f.Descriptor[:], df.Embedding.Vector)
-	f.HasDescriptor = true
+	f := Face{Token: df.Token, Model: df.Embedding.Model, Vector: df.Embedding.Vector}
+	if core.usesEngineDescriptor() && len(df.Embedding.Vector) == engine.DescriptorSize {
+		copy(f.Descriptor[:], df.Embedding.Vector)
+		f.HasDescriptor = true
+	}
 	if !df.Box.Empty() {
 		f.Rect, f.Pose.Roll, f.Located = df.Box, df.Roll, true
 	}
@@ -517,15 +568,34 @@ func FaceToken(raw []byte, box image.Rectangle) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// Distance is the Euclidean distance between two faces' descriptors.
-func Distance(a, b Face) float64 { return engine.Distance(a.Descriptor, b.Descriptor) }
+// Distance is the distance between two faces' descriptors under their
+// model's metric (Euclidean for the dlib ResNet, cosine for the TF.js
+// models), the distance the calibration curve of that model takes. Faces of
+// one server always share its model; faces of different models, or a face
+// without a descriptor, are infinitely far apart (they never match).
+func Distance(a, b Face) float64 {
+	d, err := descriptor.Compare(descriptor.Stored{Model: a.Model, Vector: a.Vector}, descriptor.Stored{Model: b.Model, Vector: b.Vector})
+	if err != nil {
+		return math.Inf(1)
+	}
+	return d
+}
 
 // Search finds up to k users of groups nearest to face (only userID when it
-// is not empty). Returns the store's errors (ErrGroupNotFound, ...).
+// is not empty), with each candidate's distance under the model's metric.
+// Returns the store's errors (ErrGroupNotFound, ...).
 func (core *Core) Search(ctx context.Context, app string, groups []string, face Face, userID string, k int) ([]store.Candidate, error) {
 	cands, err := core.deps.Searcher.Search(ctx, app, groups, face.Embedding(), userID, k)
 	if err != nil {
 		return nil, fmt.Errorf("server: search: %w", err)
+	}
+	// The index ranks by Euclidean distance; the cosine models' vectors
+	// are unit length, so the ranking is the same and the cosine distance
+	// is d²/2.
+	if core.metric == descriptor.Cosine {
+		for i := range cands {
+			cands[i].Distance = cands[i].Distance * cands[i].Distance / 2
+		}
 	}
 	return cands, nil
 }
@@ -536,6 +606,7 @@ func (core *Core) Enroll(ctx context.Context, app string, user store.User, face 
 	if core.cfg.Thumbnails && face.image != nil {
 		thumb = Thumbnail(face.image, face.Face)
 	}
+	src := core.SourceCrop(face)
 	f, err := core.deps.Library.AddFace(ctx, app, user, store.Face{
 		Token:     face.Token,
 		GroupID:   user.GroupID,
@@ -543,11 +614,27 @@ func (core *Core) Enroll(ctx context.Context, app string, user store.User, face 
 		Embedding: face.Embedding(),
 		Created:   time.Now(),
 		Thumbnail: thumb,
+		Source:    src,
 	}, action)
 	if err != nil {
 		return store.Face{}, fmt.Errorf("server: enroll: %w", err)
 	}
 	return f, nil
+}
+
+// SourceCrop returns the source crop to keep with face when it is enrolled
+// (descriptor/sourcecrop), or nil when Config.SourceCrops is off or the face
+// has no pixels or landmarks (recalled by token). Without it the face cannot
+// be re-described under another model.
+func (core *Core) SourceCrop(face Face) *store.SourceCrop {
+	if !core.cfg.SourceCrops || face.image == nil {
+		return nil
+	}
+	src, err := sourcecrop.Make(face.image, face.Face)
+	if err != nil {
+		return nil
+	}
+	return src
 }
 
 // Thumbnail geometry: a 112 px aligned crop with padding shows the whole

@@ -23,6 +23,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/facekit/facekit/calibration"
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/ratelimit"
@@ -72,6 +73,10 @@ type Config struct {
 	// Thumbnails stores a small face crop with each face enrolled through
 	// the API (privacy: off unless set).
 	Thumbnails bool
+	// SourceCrops stores each enrolled face's source crop, the pixels
+	// `facekit reembed` re-describes it from under another model
+	// (privacy: off unless set).
+	SourceCrops bool
 
 	// SessionCodeTTL is how long a liveness session code stays valid;
 	// default 5 minutes.
@@ -136,8 +141,11 @@ type Deps struct {
 	// Liveness scores face_liveness (*liveness.Checker); nil makes every
 	// liveness control other than NONE answer "not available".
 	Liveness LivenessChecker
+	// Descriptor describes faces when it is not the engine's dlib ResNet;
+	// nil means the ResNet, computed inside the engine's Analyze pass.
+	Descriptor descriptor.Describer
 	// Curve maps descriptor distance to false-accept rate; default
-	// calibration.Default().
+	// calibration.ForModel of the descriptor's model.
 	Curve *calibration.Curve
 	// Logger receives structured logs; default slog.Default().
 	Logger *slog.Logger
@@ -177,8 +185,23 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	case deps.FaceTokens == nil:
 		return nil, errors.New("server: Deps.FaceTokens is required")
 	}
+	model := descriptor.Default
+	if deps.Descriptor != nil {
+		model = deps.Descriptor.Name()
+	}
+	info, err := descriptor.Lookup(model)
+	if err != nil {
+		return nil, fmt.Errorf("server: descriptor: %w", err)
+	}
 	if deps.Curve == nil {
-		deps.Curve = calibration.Default()
+		c, err := calibration.ForModel(model)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		deps.Curve = c
+	}
+	if deps.Curve.Model != "" && deps.Curve.Model != model {
+		return nil, fmt.Errorf("server: calibration curve is for %q, faces are described with %q", deps.Curve.Model, model)
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
@@ -192,6 +215,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		sem:     make(chan struct{}, cfg.Concurrency),
 		limiter: ratelimit.New(),
 		fetcher: imagesrc.New(cfg.Fetch),
+		model:   model,
+		metric:  info.Metric,
 	}
 
 	// gin's mode is process-wide; release mode only silences its debug

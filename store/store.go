@@ -67,6 +67,20 @@ type Face struct {
 	Embedding Embedding
 	Created   time.Time
 	Thumbnail []byte // small JPEG crop; may be nil (thumbnails off)
+	// Source is the pixels the face's descriptor can be recomputed from
+	// under another model; nil when source crops are off or the face was
+	// enrolled before they were kept.
+	Source *SourceCrop
+}
+
+// SourceCrop is a face's loose aligned crop, kept so that its descriptor
+// can be recomputed under another model (`facekit reembed`).
+type SourceCrop struct {
+	// JPEG is the encoded crop.
+	JPEG []byte
+	// Landmarks are the face's 68 landmarks (iBUG 300-W order) in crop
+	// pixel coordinates.
+	Landmarks [][2]float32
 }
 
 // User is an enrolled person in one group.

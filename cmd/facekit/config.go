@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/facekit/facekit/descriptor"
 )
 
 // Config is everything `facekit serve` can be told. It flows one way:
@@ -35,6 +37,11 @@ type LibraryConfig struct {
 	// operators can recognise people in the console; turn off for privacy
 	// (env FACEKIT_THUMBNAILS).
 	Thumbnails bool `toml:"thumbnails"`
+	// SourceCrops keeps a 320 px aligned face crop with each enrolled face,
+	// from which `facekit reembed` can describe it under another model;
+	// turn off for privacy, at the price of re-enrolling from photos to
+	// change models (env FACEKIT_SOURCE_CROPS).
+	SourceCrops bool `toml:"source_crops"`
 }
 
 // LinkfaceConfig configures the Linkface dialect (api_id/api_secret are
@@ -65,6 +72,7 @@ type EngineConfig struct {
 	ShapeModel string `toml:"shape_model"` // 68-point landmark model (env FACEKIT_SHAPE_MODEL)
 	Detector   string `toml:"detector"`    // hog or cnn (env FACEKIT_DETECTOR)
 	Pool       int    `toml:"pool"`        // native instances, 0 = CPU count (env FACEKIT_POOL)
+	Descriptor string `toml:"descriptor"`  // descriptor model faces are described with (env FACEKIT_DESCRIPTOR)
 }
 
 // ServerConfig configures the HTTP server; zero values take the server's
@@ -121,10 +129,11 @@ func defaultConfig() Config {
 		Addr: "127.0.0.1:8080",
 		Data: "data",
 		Engine: EngineConfig{
-			Models:   "models/data",
-			Detector: "hog",
+			Models:     "models/data",
+			Detector:   "hog",
+			Descriptor: descriptor.Default,
 		},
-		Library: LibraryConfig{Thumbnails: true},
+		Library: LibraryConfig{Thumbnails: true, SourceCrops: true},
 	}
 }
 
@@ -164,6 +173,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	str("FACEKIT_MODEL_DIR", &cfg.Engine.Models)
 	str("FACEKIT_SHAPE_MODEL", &cfg.Engine.ShapeModel)
 	str("FACEKIT_DETECTOR", &cfg.Engine.Detector)
+	str("FACEKIT_DESCRIPTOR", &cfg.Engine.Descriptor)
 	str("FACEKIT_REGISTRY", &cfg.Registry.Kind)
 	str("FACEKIT_REGISTRY_PATH", &cfg.Registry.Path)
 	str("FACEKIT_REGISTRY_URL", &cfg.Registry.URL)
@@ -188,6 +198,13 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 		}
 		cfg.Library.Thumbnails = b
 	}
+	if v := getenv("FACEKIT_SOURCE_CROPS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("FACEKIT_SOURCE_CROPS: %w", err)
+		}
+		cfg.Library.SourceCrops = b
+	}
 	if v := getenv("FACEKIT_ALLOW_PRIVATE_URLS"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -207,6 +224,7 @@ func registerConfigFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Engine.ShapeModel, "shape-model", cfg.Engine.ShapeModel, "68-point landmark model (default: Debian's libdlib-data copy)")
 	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: hog or cnn")
 	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU)")
+	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, "descriptor model: "+strings.Join(descriptor.Names(), ", ")+" (the library must hold faces of this model; see facekit reembed)")
 	fs.Float64Var(&cfg.Server.QPS, "qps", cfg.Server.QPS, "default per-application request rate limit (0 = unlimited)")
 	fs.BoolVar(&cfg.Server.AllowPrivateURLs, "allow-private-urls", cfg.Server.AllowPrivateURLs, "let image_type=URL reach loopback and private networks")
 	fs.StringVar(&cfg.Registry.Kind, "registry", cfg.Registry.Kind, "registry-photo source: dir, sqlite, http or empty for none")

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/facekit/facekit/descriptor"
+	"github.com/facekit/facekit/descriptor/sourcecrop"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/quality"
@@ -50,10 +52,15 @@ type enrollOptions struct {
 	group      string
 	photos     string
 	thumbnails bool
-	minFace    int     // pixels; smaller faces are "poor quality"
-	maxPose    float64 // degrees of |yaw| or |pitch|
-	quality    quality.Level
-	workers    int
+	// sourceCrops keeps each face's source crop (facekit reembed).
+	sourceCrops bool
+	// describer describes faces when the library's model is not the
+	// engine's ResNet; nil means the ResNet of the Analyze pass.
+	describer descriptor.Describer
+	minFace   int     // pixels; smaller faces are "poor quality"
+	maxPose   float64 // degrees of |yaw| or |pitch|
+	quality   quality.Level
+	workers   int
 	// progress is drawn on stderr when it is a terminal.
 	progress bool
 	// afterPhoto, when set, runs after each photo's outcome is journaled
@@ -113,6 +120,8 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opts.app, "app", "", "application id (from `facekit app create`; required)")
 	fs.StringVar(&opts.group, "group", "", "group id to enroll into (required; created when absent)")
 	noThumbs := fs.Bool("no-thumbnails", !cfg.Library.Thumbnails, "do not store a small face crop per enrolled face (config [library] thumbnails)")
+	noCrops := fs.Bool("no-source-crops", !cfg.Library.SourceCrops, "do not store the aligned face crop facekit reembed re-describes faces from (config [library] source_crops)")
+	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, "descriptor model: "+strings.Join(descriptor.Names(), ", ")+" (the library's model)")
 	fs.IntVar(&opts.minFace, "min-face", 40, "skip faces whose box is narrower than this many pixels")
 	fs.Float64Var(&opts.maxPose, "max-pose", 50, "skip faces turned more than this many degrees (yaw or pitch)")
 	level := fs.String("quality", "LOW", "quality control level a face must pass: NONE, LOW, NORMAL or HIGH (blur, illumination, occlusion, size, pose)")
@@ -135,6 +144,7 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 	}
 	opts.photos = fs.Arg(0)
 	opts.thumbnails = !*noThumbs
+	opts.sourceCrops = !*noCrops
 	opts.dbPath = filepath.Join(cfg.Data, "facekit.db")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -152,6 +162,9 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer eng.Close()
+	if opts.describer, err = openDescriptor(cfg, eng); err != nil {
+		return err
+	}
 	sum, err := enroll(ctx, eng, db, opts, stderr)
 	if sum != nil {
 		sum.print(stdout)
@@ -334,7 +347,7 @@ func analysePhoto(ctx context.Context, eng *engine.Engine, p photo, opts enrollO
 	if err != nil {
 		return skip(outcomeUnreadable, err.Error())
 	}
-	faces, err := eng.Analyze(ctx, img, engine.Options{Upsample: -1, Landmarks: true, Descriptors: true})
+	faces, err := eng.Analyze(ctx, img, engine.Options{Upsample: -1, Landmarks: true, Descriptors: opts.describer == nil})
 	if err != nil {
 		return skip(outcomeUnreadable, err.Error())
 	}
@@ -358,11 +371,24 @@ func analysePhoto(ctx context.Context, eng *engine.Engine, p photo, opts enrollO
 			return skip(outcome, detail)
 		}
 	}
+	emb := store.Embedding{Model: engine.ModelName, Vector: append([]float32(nil), f.Descriptor[:]...)}
+	if opts.describer != nil {
+		v, err := opts.describer.Describe(ctx, img, f)
+		if err != nil {
+			return skip(outcomeUnreadable, err.Error())
+		}
+		emb = store.Embedding{Model: opts.describer.Name(), Vector: v}
+	}
 	sf := &store.Face{
 		// The same token the HTTP API gives this face, so a photo enrolled
 		// twice is recognised as the same face.
 		Token:     server.FaceToken(raw, f.Rect),
-		Embedding: store.Embedding{Model: engine.ModelName, Vector: append([]float32(nil), f.Descriptor[:]...)},
+		Embedding: emb,
+	}
+	if opts.sourceCrops {
+		if src, err := sourcecrop.Make(img, f); err == nil {
+			sf.Source = src
+		}
 	}
 	if opts.thumbnails {
 		if t, err := faceThumbnail(img, f); err == nil {

@@ -37,6 +37,10 @@ type exportRecord struct {
 	Vector    []float32 `json:"vector,omitempty"`
 	Created   int64     `json:"created,omitempty"`   // Unix milliseconds
 	Thumbnail []byte    `json:"thumbnail,omitempty"` // JPEG, base64 in JSON; only with --photos
+	// SourceCrop (JPEG, base64 in JSON) and SourceLandmarks (68 x,y in
+	// crop pixels) are the face's source crop; only with --photos.
+	SourceCrop      []byte       `json:"source_crop,omitempty"`
+	SourceLandmarks [][2]float32 `json:"source_landmarks,omitempty"`
 }
 
 // runExport is `facekit export`: write an application's library as JSON
@@ -50,7 +54,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	fs.String("config", "", "TOML config file (env FACEKIT_CONFIG)")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (holds facekit.db)")
 	app := fs.String("app", "", "application id (required)")
-	photos := fs.Bool("photos", false, "include each face's thumbnail (a photo crop: personal data)")
+	photos := fs.Bool("photos", false, "include each face's thumbnail and source crop (photo crops: personal data)")
 	out := fs.String("out", "", "output file (default stdout)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -135,7 +139,7 @@ type libraryCounts struct {
 }
 
 // exportLibrary writes every group, user and face of app to w.
-func exportLibrary(ctx context.Context, lib store.Library, app string, photos bool, w io.Writer) (libraryCounts, error) {
+func exportLibrary(ctx context.Context, lib *sqlite.DB, app string, photos bool, w io.Writer) (libraryCounts, error) {
 	var n libraryCounts
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
@@ -179,6 +183,13 @@ func exportLibrary(ctx context.Context, lib store.Library, app string, photos bo
 						return n, fmt.Errorf("export: thumbnail of %s: %w", f.Token, err)
 					}
 					rec.Thumbnail = t
+					src, err := lib.SourceCrop(ctx, app, g, u, f.Token)
+					if err != nil && !errors.Is(err, store.ErrFaceNotFound) {
+						return n, fmt.Errorf("export: source crop of %s: %w", f.Token, err)
+					}
+					if src != nil {
+						rec.SourceCrop, rec.SourceLandmarks = src.JPEG, src.Landmarks
+					}
 				}
 				if err := enc.Encode(rec); err != nil {
 					return n, fmt.Errorf("export: %w", err)
@@ -244,6 +255,9 @@ func importLibrary(ctx context.Context, lib store.Library, app string, r io.Read
 		case "face":
 			user := store.User{GroupID: rec.Group, UserID: rec.User, Info: infos[[2]string{rec.Group, rec.User}]}
 			face := store.Face{Token: rec.Token, Embedding: store.Embedding{Model: rec.Model, Vector: rec.Vector}, Thumbnail: rec.Thumbnail}
+			if len(rec.SourceCrop) > 0 {
+				face.Source = &store.SourceCrop{JPEG: rec.SourceCrop, Landmarks: rec.SourceLandmarks}
+			}
 			_, err := lib.AddFace(ctx, app, user, face, store.ActionAppend)
 			switch {
 			case err == nil:

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/store"
+	"github.com/facekit/facekit/store/sqlite"
 )
 
 // A library exported and imported into another database has the same
@@ -28,11 +30,12 @@ func TestExportImport(t *testing.T) {
 		return store.Embedding{Model: "dlib_resnet_v1", Vector: v}
 	}
 	thumb := []byte{0xff, 0xd8, 0xff, 0xd9}
+	crop := &store.SourceCrop{JPEG: []byte{0xff, 0xd8, 1, 0xff, 0xd9}, Landmarks: [][2]float32{{10.5, 20.25}, {30, 40}}}
 	adds := []struct {
 		user store.User
 		face store.Face
 	}{
-		{store.User{GroupID: "staff", UserID: "ann", Info: "Ann, reception"}, store.Face{Token: "t1", Embedding: vec(0.1), Thumbnail: thumb}},
+		{store.User{GroupID: "staff", UserID: "ann", Info: "Ann, reception"}, store.Face{Token: "t1", Embedding: vec(0.1), Thumbnail: thumb, Source: crop}},
 		{store.User{GroupID: "staff", UserID: "ann"}, store.Face{Token: "t2", Embedding: vec(0.2)}},
 		{store.User{GroupID: "visitors", UserID: "bob"}, store.Face{Token: "t3", Embedding: vec(0.3), Thumbnail: thumb}},
 	}
@@ -62,6 +65,9 @@ func TestExportImport(t *testing.T) {
 			if got := strings.Contains(buf.String(), `"thumbnail"`); got != photos {
 				t.Errorf("export has thumbnails = %v, want %v", got, photos)
 			}
+			if got := strings.Contains(buf.String(), `"source_crop"`); got != photos {
+				t.Errorf("export has source crops = %v, want %v", got, photos)
+			}
 			dst, _, app2 := mustLibrary(t)
 			n, err = importLibrary(ctx, dst, app2, bytes.NewReader(buf.Bytes()))
 			if err != nil {
@@ -83,7 +89,7 @@ func TestExportImport(t *testing.T) {
 }
 
 // dumpLibrary lists a library as comparable lines.
-func dumpLibrary(tb testing.TB, lib store.Library, app string, thumbs bool) []string {
+func dumpLibrary(tb testing.TB, lib *sqlite.DB, app string, thumbs bool) []string {
 	tb.Helper()
 	ctx := context.Background()
 	var out []string
@@ -101,6 +107,9 @@ func dumpLibrary(tb testing.TB, lib store.Library, app string, thumbs bool) []st
 				if thumbs {
 					th, _ := lib.Thumbnail(ctx, app, g, u, f.Token)
 					line += " thumb=" + string(th)
+					if src, _ := lib.SourceCrop(ctx, app, g, u, f.Token); src != nil {
+						line += fmt.Sprintf(" crop=%x %v", src.JPEG, src.Landmarks)
+					}
 				}
 				out = append(out, line)
 			}

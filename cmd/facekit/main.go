@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"enroll":    {"enroll a directory of photos into a group (resumable)", runEnroll},
 		"export":    {"export an application's face library as JSON lines", runExport},
 		"import":    {"import a library exported by facekit export", runImport},
+		"reembed":   {"migrate a library to another descriptor model from its source crops (resumable)", runReembed},
 		"eval":      {"evaluate verification accuracy on a pairs protocol (LFW)", runEval},
 		"registry":  {"manage the SQLite registry-photo table (import, add, export, count)", runRegistry},
 		"calibrate": {"measure the distance -> false-accept-rate curve on a labelled photo tree", runCalibrate},

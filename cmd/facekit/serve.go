@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"syscall"
 	"time"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/attributes"
 	"github.com/facekit/facekit/engine/imageio"
@@ -24,6 +26,7 @@ import (
 	"github.com/facekit/facekit/server/openapi"
 	"github.com/facekit/facekit/server/ops"
 	"github.com/facekit/facekit/server/tencent"
+	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/source"
 	"github.com/facekit/facekit/store/sqlite"
@@ -75,6 +78,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		return err
 	}
 	defer db.Close()
+	desc, err := openDescriptor(cfg, eng)
+	if err != nil {
+		return err
+	}
+	if err := checkLibraryModel(ctx, db, cfg); err != nil {
+		return err
+	}
 	reg, closeReg, err := openRegistry(cfg)
 	if err != nil {
 		return err
@@ -91,7 +101,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	// ops must be the first dialect: gin attaches middleware only to the
 	// routes registered after it, and its metrics should see them all.
 	opsd := ops.New(ops.Config{
-		Checks:       map[string]ops.Check{"engine": ops.EngineCheck(eng), "library": ops.WritableCheck(dbPath)},
+		Checks: map[string]ops.Check{
+			"engine": ops.EngineCheck(eng), "library": ops.WritableCheck(dbPath),
+			// A reembed that switches the library beside a running server
+			// leaves it describing probes with the old model: searches then
+			// fail, and readiness says why.
+			"library_model": libraryModelCheck(db, cfg),
+		},
 		LibraryFaces: db.Index().Len,
 	})
 	attrs, live, err := humanModels(cfg.Engine.Models, log)
@@ -104,6 +120,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		WriteTimeout: time.Duration(cfg.Server.WriteTimeout),
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Thumbnails:   cfg.Library.Thumbnails,
+		SourceCrops:  cfg.Library.SourceCrops,
 		QueueTimeout: time.Duration(cfg.Server.QueueTimeout),
 		QPS:          cfg.Server.QPS,
 		Burst:        cfg.Server.Burst,
@@ -123,6 +140,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		Registry:   reg,
 		Attributes: attrs,
 		Liveness:   live,
+		Descriptor: desc,
 		Logger:     log,
 		Dialects:   append([]server.Dialect{opsd}, dialects(cfg)...),
 	})
@@ -130,6 +148,75 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		return err
 	}
 	return listenAndServe(ctx, srv, cfg.Addr, time.Duration(cfg.Server.ShutdownGraceTime), ready)
+}
+
+// openDescriptor loads the configured descriptor model; nil for the
+// default, the dlib ResNet, which the engine computes in its Analyze pass.
+func openDescriptor(cfg Config, eng *engine.Engine) (descriptor.Describer, error) {
+	if cfg.Engine.Descriptor == "" || cfg.Engine.Descriptor == descriptor.Default {
+		return nil, nil
+	}
+	d, err := descriptor.Open(cfg.Engine.Descriptor, descriptor.Env{Engine: eng, HumanModels: humanModelsDir(cfg)})
+	if err != nil {
+		return nil, fmt.Errorf("descriptor: %w", err)
+	}
+	return d, nil
+}
+
+// humanModelsDir is where the TF.js models are: human-models under the
+// model directory.
+func humanModelsDir(cfg Config) string { return filepath.Join(cfg.Engine.Models, "human-models") }
+
+// checkLibraryModel refuses a library holding faces of another descriptor
+// model than the configured one: their distances to the server's probes
+// would be meaningless.
+func checkLibraryModel(ctx context.Context, lib store.Reembedder, cfg Config) error {
+	want := cfg.Engine.Descriptor
+	if want == "" {
+		want = descriptor.Default
+	}
+	counts, err := lib.ModelCounts(ctx, "")
+	if err != nil {
+		return err
+	}
+	models := make([]string, 0, len(counts))
+	for m := range counts {
+		if m != want {
+			models = append(models, m)
+		}
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	sort.Strings(models)
+	m := models[0]
+	return fmt.Errorf("the library in %s holds %d faces of descriptor model %s, but faces are described with %s: "+
+		"run `facekit reembed --data %s --to %s` to migrate the library, or serve with --descriptor %s",
+		cfg.Data, counts[m], m, want, cfg.Data, want, m)
+}
+
+// libraryModelCheck is the readiness check that the library still holds
+// faces of the served descriptor model only. It fails after a reembed
+// switched the library beside this server (the server follows the file and
+// reloads its index, but keeps describing probes with its own model, so
+// every search would be refused as a model mismatch).
+func libraryModelCheck(db *sqlite.DB, cfg Config) ops.Check {
+	want := cfg.Engine.Descriptor
+	if want == "" {
+		want = descriptor.Default
+	}
+	return func(ctx context.Context) error {
+		models, err := db.Models(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range models {
+			if m != want {
+				return fmt.Errorf("the library holds faces of descriptor model %s, this server describes with %s: restart it with --descriptor %s", m, want, m)
+			}
+		}
+		return nil
+	}
 }
 
 // humanModels loads the attribute analyzer and the liveness checker from

@@ -360,6 +360,7 @@ func (d *Dialect) enroll(c *gin.Context, user store.User) {
 		Token:     f.Token,
 		Embedding: f.Embedding(),
 		Thumbnail: d.makeThumbnail(det.Image, f.Face),
+		Source:    d.core.SourceCrop(f),
 	}, store.ActionAppend)
 	if err != nil {
 		d.fail(c, err)

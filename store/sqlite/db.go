@@ -286,62 +286,66 @@ func (db *DB) applyMigration(ctx context.Context, version int, path, name string
 // group and face into it. Vectors are decoded straight from the driver's
 // buffer (sql.RawBytes) to avoid a copy per row.
 func (db *DB) loadIndex(ctx context.Context) error {
-	return db.idx.Update(func(w *index.Writer) error {
-		w.Reset()
-		rows, err := db.r.QueryContext(ctx, `SELECT app_id, group_id FROM groups ORDER BY id`)
-		if err != nil {
-			return fmt.Errorf("sqlite: load groups: %w", err)
-		}
-		for rows.Next() {
-			var app, group string
-			if err := rows.Scan(&app, &group); err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlite: load groups: %w", err)
-			}
-			w.AddGroup(app, group)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlite: load groups: %w", err)
-		}
+	return db.idx.Update(func(w *index.Writer) error { return db.fillIndex(ctx, w) })
+}
 
-		rows, err = db.r.QueryContext(ctx, `SELECT g.app_id, g.group_id, u.user_id, u.info, f.face_token, f.model, f.vector
-			FROM faces f JOIN users u ON u.id = f.user_ref JOIN groups g ON g.id = u.group_ref
-			ORDER BY f.id`)
-		if err != nil {
+// fillIndex empties the index behind w and loads the committed library
+// into it.
+func (db *DB) fillIndex(ctx context.Context, w *index.Writer) error {
+	w.Reset()
+	rows, err := db.r.QueryContext(ctx, `SELECT app_id, group_id FROM groups ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("sqlite: load groups: %w", err)
+	}
+	for rows.Next() {
+		var app, group string
+		if err := rows.Scan(&app, &group); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: load groups: %w", err)
+		}
+		w.AddGroup(app, group)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: load groups: %w", err)
+	}
+
+	rows, err = db.r.QueryContext(ctx, `SELECT g.app_id, g.group_id, u.user_id, u.info, f.face_token, f.model, f.vector
+		FROM faces f JOIN users u ON u.id = f.user_ref JOIN groups g ON g.id = u.group_ref
+		ORDER BY f.id`)
+	if err != nil {
+		return fmt.Errorf("sqlite: load faces: %w", err)
+	}
+	defer rows.Close()
+	var (
+		app, group, user, info, token, model sql.RawBytes
+		blob                                 sql.RawBytes
+		vec                                  []float32
+		// Strings repeat across consecutive rows; reuse the previous
+		// string rather than allocating a copy of the same bytes.
+		lastApp, lastGroup, lastUser, lastInfo, lastModel string
+	)
+	reuse := func(b sql.RawBytes, last *string) string {
+		if string(b) != *last {
+			*last = string(b)
+		}
+		return *last
+	}
+	for rows.Next() {
+		if err := rows.Scan(&app, &group, &user, &info, &token, &model, &blob); err != nil {
 			return fmt.Errorf("sqlite: load faces: %w", err)
 		}
-		defer rows.Close()
-		var (
-			app, group, user, info, token, model sql.RawBytes
-			blob                                 sql.RawBytes
-			vec                                  []float32
-			// Strings repeat across consecutive rows; reuse the previous
-			// string rather than allocating a copy of the same bytes.
-			lastApp, lastGroup, lastUser, lastInfo, lastModel string
-		)
-		reuse := func(b sql.RawBytes, last *string) string {
-			if string(b) != *last {
-				*last = string(b)
-			}
-			return *last
+		if vec, err = decodeVector(vec[:0], blob); err != nil {
+			return fmt.Errorf("sqlite: load face %s: %w", token, err)
 		}
-		for rows.Next() {
-			if err := rows.Scan(&app, &group, &user, &info, &token, &model, &blob); err != nil {
-				return fmt.Errorf("sqlite: load faces: %w", err)
-			}
-			if vec, err = decodeVector(vec[:0], blob); err != nil {
-				return fmt.Errorf("sqlite: load face %s: %w", token, err)
-			}
-			u := store.User{GroupID: reuse(group, &lastGroup), UserID: reuse(user, &lastUser), Info: reuse(info, &lastInfo)}
-			e := store.Embedding{Model: reuse(model, &lastModel), Vector: vec}
-			if err := w.AddFace(reuse(app, &lastApp), u.GroupID, u, string(token), e); err != nil {
-				return fmt.Errorf("sqlite: load face %s: %w", token, err)
-			}
+		u := store.User{GroupID: reuse(group, &lastGroup), UserID: reuse(user, &lastUser), Info: reuse(info, &lastInfo)}
+		e := store.Embedding{Model: reuse(model, &lastModel), Vector: vec}
+		if err := w.AddFace(reuse(app, &lastApp), u.GroupID, u, string(token), e); err != nil {
+			return fmt.Errorf("sqlite: load face %s: %w", token, err)
 		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlite: load faces: %w", err)
-		}
-		return nil
-	})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: load faces: %w", err)
+	}
+	return nil
 }

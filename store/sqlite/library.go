@@ -157,8 +157,13 @@ func (db *DB) AddFace(ctx context.Context, app string, user store.User, face sto
 				return nil, fmt.Errorf("sqlite: create user %q: %w", user.UserID, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO faces (user_ref, face_token, model, vector, created, thumbnail) VALUES (?, ?, ?, ?, ?, ?)`,
-			uref, face.Token, face.Embedding.Model, encodeVector(face.Embedding.Vector), nanos(face.Created), face.Thumbnail); err != nil {
+		crop, marks, err := encodeSource(face.Source)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO faces (user_ref, face_token, model, vector, created, thumbnail, source_crop, source_landmarks)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			uref, face.Token, face.Embedding.Model, encodeVector(face.Embedding.Vector), nanos(face.Created), face.Thumbnail, crop, marks); err != nil {
 			return nil, fmt.Errorf("sqlite: add face %s: %w", face.Token, err)
 		}
 		u := store.User{GroupID: group, UserID: user.UserID, Info: info}
@@ -364,8 +369,12 @@ func (db *DB) CopyUser(ctx context.Context, app, user, srcGroup, dstGroup string
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: copy user %q: %w", user, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO faces (user_ref, face_token, model, vector, created, thumbnail)
-			SELECT ?, face_token, model, vector, created, thumbnail FROM faces WHERE user_ref = ? ORDER BY id`, newRef, uref); err != nil {
+		// A copy is the same face: it keeps its source crop, and a vector
+		// staged by a running reembed, which was computed from that crop.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO faces (user_ref, face_token, model, vector, created, thumbnail,
+				source_crop, source_landmarks, next_model, next_vector)
+			SELECT ?, face_token, model, vector, created, thumbnail, source_crop, source_landmarks, next_model, next_vector
+			FROM faces WHERE user_ref = ? ORDER BY id`, newRef, uref); err != nil {
 			return nil, fmt.Errorf("sqlite: copy faces of %q: %w", user, err)
 		}
 		faces, err := userEmbeddings(ctx, tx, newRef)
@@ -460,6 +469,29 @@ func (db *DB) Thumbnail(ctx context.Context, app, group, user, token string) ([]
 		return nil, fmt.Errorf("sqlite: thumbnail %s: %w", token, err)
 	}
 	return thumb, nil
+}
+
+// SourceCrop returns a face's stored source crop, nil when it was enrolled
+// without one. It returns store.ErrInvalidID or store.ErrFaceNotFound.
+func (db *DB) SourceCrop(ctx context.Context, app, group, user, token string) (*store.SourceCrop, error) {
+	if err := validIDs(group, user, token); err != nil {
+		return nil, err
+	}
+	var crop, marks []byte
+	err := db.r.QueryRowContext(ctx, `SELECT f.source_crop, f.source_landmarks FROM faces f JOIN users u ON u.id = f.user_ref
+		JOIN groups g ON g.id = u.group_ref
+		WHERE g.app_id = ? AND g.group_id = ? AND u.user_id = ? AND f.face_token = ?`, app, group, user, token).Scan(&crop, &marks)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: face %s: %w", token, store.ErrFaceNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: source crop %s: %w", token, err)
+	}
+	src, err := decodeSource(crop, marks)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: source crop %s: %w", token, err)
+	}
+	return src, nil
 }
 
 // Search finds the k users nearest to probe in the in-memory index; see

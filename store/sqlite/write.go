@@ -85,6 +85,38 @@ func decodeVector(dst []float32, b []byte) ([]float32, error) {
 	return dst, nil
 }
 
+// encodeSource returns the column values of a source crop: the JPEG and
+// the landmarks as little-endian float32 x,y pairs; NULLs for nil.
+func encodeSource(src *store.SourceCrop) (crop, marks []byte, err error) {
+	if src == nil {
+		return nil, nil, nil
+	}
+	if len(src.JPEG) == 0 || len(src.Landmarks) == 0 {
+		return nil, nil, errors.New("sqlite: source crop without pixels or landmarks")
+	}
+	flat := make([]float32, 0, 2*len(src.Landmarks))
+	for _, p := range src.Landmarks {
+		flat = append(flat, p[0], p[1])
+	}
+	return src.JPEG, encodeVector(flat), nil
+}
+
+// decodeSource is the inverse of encodeSource; nil for NULL columns.
+func decodeSource(crop, marks []byte) (*store.SourceCrop, error) {
+	if crop == nil {
+		return nil, nil
+	}
+	flat, err := decodeVector(nil, marks)
+	if err != nil || len(flat)%2 != 0 {
+		return nil, fmt.Errorf("landmarks blob of %d bytes is not x,y float32 pairs", len(marks))
+	}
+	src := &store.SourceCrop{JPEG: crop, Landmarks: make([][2]float32, len(flat)/2)}
+	for i := range src.Landmarks {
+		src.Landmarks[i] = [2]float32{flat[2*i], flat[2*i+1]}
+	}
+	return src, nil
+}
+
 func nanos(t time.Time) int64 { return t.UnixNano() }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n) }
