@@ -65,12 +65,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	}
 	defer eng.Close()
 	dbPath := filepath.Join(cfg.Data, "facekit.db")
-	db, err := sqlite.Open(dbPath, sqlite.Options{
-		MaxFaceTokens: cfg.Server.MaxFaceTokens,
-		// Follow other writers so that `facekit enroll` and `import` on
-		// the same file show up without a restart.
-		FollowInterval: 2 * time.Second,
-	})
+	libOpts := libraryOptions(cfg)
+	libOpts.MaxFaceTokens = cfg.Server.MaxFaceTokens
+	// Follow other writers so that `facekit enroll` and `import` on the
+	// same file show up without a restart.
+	libOpts.FollowInterval = 2 * time.Second
+	db, err := sqlite.Open(dbPath, libOpts)
 	if err != nil {
 		return err
 	}

@@ -300,3 +300,13 @@ func BenchmarkScanCached(b *testing.B) {
 		perRow(b)
 	})
 }
+
+// forEachVariant runs f for both row precisions, each with the SIMD kernels
+// and with the portable loops.
+func forEachVariant(t *testing.T, f func(t *testing.T, p Precision)) {
+	for _, p := range []Precision{Float32, Float16} {
+		t.Run(string(p), func(t *testing.T) {
+			withKernel(t, func(t *testing.T) { f(t, p) })
+		})
+	}
+}

@@ -52,6 +52,9 @@ type Options struct {
 	// and then reload the search index, so a running server sees faces
 	// enrolled beside it. 0 disables following.
 	FollowInterval time.Duration
+	// IndexPrecision is how the in-memory search index stores 128-d
+	// descriptors: index.Float16 (the default, "") or index.Float32.
+	IndexPrecision index.Precision
 }
 
 // DB is a face library in one SQLite file. It implements store.Library,
@@ -99,7 +102,11 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	db := &DB{idx: index.New(), opts: opts}
+	idx, err := index.NewWithOptions(index.Options{Precision: opts.IndexPrecision})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db := &DB{idx: idx, opts: opts}
 
 	// go-sqlite3 applies these per connection as it opens it, busy_timeout
 	// before anything else, so every pooled connection has them.
@@ -115,7 +122,6 @@ func Open(path string, opts Options) (*DB, error) {
 	wq.Set("_txlock", "immediate")
 	// SQLite decodes %XX in file: URIs; escape what would end the path.
 	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	var err error
 	if db.w, err = sql.Open("sqlite3", uri+"?"+wq.Encode()); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
