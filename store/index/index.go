@@ -18,6 +18,7 @@ package index
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/facekit/facekit/store"
@@ -228,7 +229,7 @@ func (w *Writer) AddFace(app, groupID string, u store.User, token string, e stor
 	row := int32(len(g.rowUser))
 	if g.half {
 		n := len(g.halfs)
-		g.halfs = append(g.halfs, make([]uint16, 128)...)
+		g.halfs = slices.Grow(g.halfs, 128)[:n+128]
 		toFloat16(g.halfs[n:], e.Vector)
 	} else {
 		g.vecs = append(g.vecs, e.Vector...)

@@ -139,3 +139,26 @@ row16:
 done16:
 	VZEROUPPER
 	RET
+
+// func toFloat16F16C(dst *uint16, src *float32, n int)
+//
+// dst[i] = float16(src[i]) for i < n, n a multiple of 8, rounding to
+// nearest even (immediate 0), as float16Bits does for finite values.
+TEXT ·toFloat16F16C(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   doneh
+
+convh:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $16, DI
+	DECQ      CX
+	JNZ       convh
+
+doneh:
+	VZEROUPPER
+	RET

@@ -294,17 +294,22 @@ func (db *DB) applyMigration(ctx context.Context, version int, path, name string
 func (db *DB) loadIndex(ctx context.Context) error {
 	return db.idx.Update(func(w *index.Writer) error {
 		w.Reset()
-		rows, err := db.r.QueryContext(ctx, `SELECT app_id, group_id FROM groups ORDER BY id`)
+		// Each group's face count (read from the users and faces indexes,
+		// not the rows) sizes its matrix once instead of regrowing it.
+		rows, err := db.r.QueryContext(ctx, `SELECT g.app_id, g.group_id,
+				(SELECT COUNT(*) FROM users u JOIN faces f ON f.user_ref = u.id WHERE u.group_ref = g.id)
+			FROM groups g ORDER BY g.id`)
 		if err != nil {
 			return fmt.Errorf("sqlite: load groups: %w", err)
 		}
 		for rows.Next() {
 			var app, group string
-			if err := rows.Scan(&app, &group); err != nil {
+			var faces int
+			if err := rows.Scan(&app, &group, &faces); err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: load groups: %w", err)
 			}
-			w.AddGroup(app, group)
+			w.Reserve(app, group, faces)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
