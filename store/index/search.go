@@ -107,7 +107,7 @@ func (x *Index) searchGroup(g *group, gid string, probe []float32, userID string
 	n := len(g.rowUser)
 	workers := runtime.GOMAXPROCS(0)
 	if n < parallelRows || workers < 2 {
-		top := topK{g: g, k: k}
+		top := newTopK(g, k)
 		g.scanRange(probe, 0, n, &top)
 		return g.candidates(gid, top.items)
 	}
@@ -120,7 +120,7 @@ func (x *Index) searchGroup(g *group, gid string, probe []float32, userID string
 	chunk := (n + workers - 1) / workers
 	for w := range tops {
 		lo, hi := w*chunk, min((w+1)*chunk, n)
-		tops[w] = topK{g: g, k: k}
+		tops[w] = newTopK(g, k)
 		if lo >= hi {
 			continue
 		}
@@ -131,7 +131,7 @@ func (x *Index) searchGroup(g *group, gid string, probe []float32, userID string
 		}()
 	}
 	wg.Wait()
-	merged := topK{g: g, k: k}
+	merged := newTopK(g, k)
 	for _, t := range tops {
 		for _, h := range t.items {
 			merged.offer(h.dist, h.row)
@@ -144,15 +144,21 @@ func (x *Index) searchGroup(g *group, gid string, probe []float32, userID string
 // Most rows are farther than the k-th user kept so far and cost one compare.
 func (g *group) scanRange(probe []float32, lo, hi int, top *topK) {
 	var buf [blockRows]float32
+	// bound is the distance of the worst kept user once k are kept: a row
+	// farther than it cannot enter.
+	bound := float32(math.Inf(1))
 	for b := lo; b < hi; b += blockRows {
 		e := min(b+blockRows, hi)
 		dist := buf[:e-b]
 		g.distances(probe, b, dist)
 		for i, d := range dist {
-			if len(top.items) == top.k && d > top.items[0].dist {
+			if d > bound {
 				continue
 			}
 			top.offer(d, int32(b+i))
+			if len(top.items) == top.k {
+				bound = top.items[0].dist
+			}
 		}
 	}
 }
@@ -237,6 +243,10 @@ type topK struct {
 	g     *group
 	k     int
 	items []hit
+}
+
+func newTopK(g *group, k int) topK {
+	return topK{g: g, k: k, items: make([]hit, 0, min(k, len(g.slotOf)))}
 }
 
 // offer considers row r at squared distance d.
