@@ -70,11 +70,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	// Follow other writers so that `facekit enroll` and `import` on the
 	// same file show up without a restart.
 	libOpts.FollowInterval = 2 * time.Second
+	opened := time.Now()
 	db, err := sqlite.Open(dbPath, libOpts)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	log.Info("library loaded", "faces", db.Index().Len(), "index_precision", db.Index().Precision(),
+		"seconds", time.Since(opened).Seconds())
 	reg, closeReg, err := openRegistry(cfg)
 	if err != nil {
 		return err

@@ -61,7 +61,6 @@ type Index struct {
 	mu   sync.RWMutex
 	apps map[string]map[string]*group // app -> group id -> group
 	rows int                          // total rows, for Len
-
 }
 
 // group is one (app, group) of the library. All rows share model and dim.

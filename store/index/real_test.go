@@ -193,7 +193,7 @@ func TestFloat16OnRealDescriptors(t *testing.T) {
 		t.Fatal("no person with two faces: nothing measured")
 	}
 	p := float64(probes)
-	t.Logf("%d faces, %d probes: recall@1 float32 %.4f float16 %.4f; same top-1 user %.4f; top-%d overlap %.4f; max |distance error| %.2g",
+	t.Logf("%d faces, %d probes: recall@1 float32 %.4f float16 %.4f; same top-1 user %.4f; top-%d overlap %.4f; max distance error %.2g",
 		len(faces), probes, float64(right32)/p, float64(right16)/p, float64(agree)/p, k, float64(overlap)/(p*float64(min(k, len(count)))), maxErr)
 	if diff := math.Abs(float64(right16-right32)) / p; diff > 0.001 {
 		t.Errorf("recall@1 differs by %.4f (float16 %d, float32 %d of %d)", diff, right16, right32, probes)
