@@ -123,6 +123,9 @@ func describeFaces(t *testing.T, n int) []realFace {
 // the nearest user the same for at least 99.9% of probes. With -lfw N the
 // gallery grows by N LFW images (the figures in docs/benchmarks.md).
 func TestFloat16OnRealDescriptors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("describes the test photos (about 30 s of CPU); run without -short")
+	}
 	faces := describeFaces(t, *lfwImages)
 	x16, err16 := index.NewWithOptions(index.Options{Precision: index.Float16})
 	x32, err32 := index.NewWithOptions(index.Options{Precision: index.Float32})
