@@ -39,9 +39,9 @@ type LibraryConfig struct {
 	// (env FACEKIT_THUMBNAILS).
 	Thumbnails bool `toml:"thumbnails"`
 	// IndexPrecision is how the in-memory search index stores 128-d
-	// descriptors: "float16" (default: half the memory and scan time, the
-	// same nearest user as float32 on real descriptors) or "float32"
-	// (exact) (env FACEKIT_INDEX_PRECISION).
+	// descriptors: "float16" (default: half the memory and scan time;
+	// distances move by ~1e-4, so the nearest user changes only on near
+	// ties) or "float32" (exact) (env FACEKIT_INDEX_PRECISION).
 	IndexPrecision string `toml:"index_precision"`
 }
 
