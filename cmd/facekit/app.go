@@ -35,7 +35,7 @@ func runApp(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	db, err := sqlite.Open(filepath.Join(cfg.Data, "facekit.db"), sqlite.Options{})
+	db, err := sqlite.Open(filepath.Join(cfg.Data, "facekit.db"), libraryOptions(cfg))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/facekit/facekit/descriptor"
+	"github.com/facekit/facekit/store/index"
+	"github.com/facekit/facekit/store/sqlite"
 )
 
 // Config is everything `facekit serve` can be told. It flows one way:
@@ -42,6 +44,12 @@ type LibraryConfig struct {
 	// turn off for privacy, at the price of re-enrolling from photos to
 	// change models (env FACEKIT_SOURCE_CROPS).
 	SourceCrops bool `toml:"source_crops"`
+
+	// IndexPrecision is how the in-memory search index stores 128-d
+	// descriptors: "float16" (default: half the memory and scan time;
+	// distances move by ~1e-4, so the nearest user changes only on near
+	// ties) or "float32" (exact) (env FACEKIT_INDEX_PRECISION).
+	IndexPrecision string `toml:"index_precision"`
 }
 
 // LinkfaceConfig configures the Linkface dialect (api_id/api_secret are
@@ -133,7 +141,7 @@ func defaultConfig() Config {
 			Detector:   "hog",
 			Descriptor: descriptor.Default,
 		},
-		Library: LibraryConfig{Thumbnails: true, SourceCrops: true},
+		Library: LibraryConfig{Thumbnails: true, SourceCrops: true, IndexPrecision: string(index.Float16)},
 	}
 }
 
@@ -159,7 +167,19 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
-	return cfg, applyEnv(&cfg, getenv)
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return cfg, err
+	}
+	if _, err := index.ParsePrecision(cfg.Library.IndexPrecision); err != nil {
+		return cfg, fmt.Errorf("config: [library] index_precision: %w", err)
+	}
+	return cfg, nil
+}
+
+// libraryOptions are the store options every command that opens the
+// library uses, so that each builds its index as configured.
+func libraryOptions(cfg Config) sqlite.Options {
+	return sqlite.Options{IndexPrecision: index.Precision(cfg.Library.IndexPrecision)}
 }
 
 func applyEnv(cfg *Config, getenv func(string) string) error {
@@ -177,6 +197,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	str("FACEKIT_REGISTRY", &cfg.Registry.Kind)
 	str("FACEKIT_REGISTRY_PATH", &cfg.Registry.Path)
 	str("FACEKIT_REGISTRY_URL", &cfg.Registry.URL)
+	str("FACEKIT_INDEX_PRECISION", &cfg.Library.IndexPrecision)
 	if v := getenv("FACEKIT_POOL"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

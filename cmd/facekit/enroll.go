@@ -152,7 +152,7 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(opts.dbPath); err != nil {
 		return fmt.Errorf("no library at %s (create an application first: facekit app create --data %s --name NAME)", opts.dbPath, cfg.Data)
 	}
-	db, err := sqlite.Open(opts.dbPath, sqlite.Options{})
+	db, err := sqlite.Open(opts.dbPath, libraryOptions(cfg))
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: facekit export --data DIR --app APP_ID [--photos] [--out FILE]")
 		return errUsage
 	}
-	db, err := openExistingLibrary(cfg.Data)
+	db, err := openExistingLibrary(cfg)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		r = f
 	}
-	db, err := openExistingLibrary(cfg.Data)
+	db, err := openExistingLibrary(cfg)
 	if err != nil {
 		return err
 	}
@@ -125,12 +125,12 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func openExistingLibrary(data string) (*sqlite.DB, error) {
-	path := filepath.Join(data, "facekit.db")
+func openExistingLibrary(cfg Config) (*sqlite.DB, error) {
+	path := filepath.Join(cfg.Data, "facekit.db")
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no library at %s", path)
 	}
-	return sqlite.Open(path, sqlite.Options{})
+	return sqlite.Open(path, libraryOptions(cfg))
 }
 
 // libraryCounts counts what an export or import moved.

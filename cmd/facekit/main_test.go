@@ -143,6 +143,35 @@ func TestConfigLayers(t *testing.T) {
 			}
 		})
 	}
+	t.Run("IndexPrecision", func(t *testing.T) {
+		tests := []struct {
+			name, file, env, want string
+			ok                    bool
+		}{
+			{"Default", "", "", "float16", true},
+			{"File", "[library]\nindex_precision = \"float32\"\n", "", "float32", true},
+			{"EnvBeatsFile", "[library]\nindex_precision = \"float32\"\n", "float16", "float16", true},
+			{"Unknown", "[library]\nindex_precision = \"int8\"\n", "", "", false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "f.toml")
+				os.WriteFile(path, []byte(tt.file), 0o600)
+				cfg, err := loadConfig(path, func(k string) string {
+					if k == "FACEKIT_INDEX_PRECISION" {
+						return tt.env
+					}
+					return ""
+				})
+				if (err == nil) != tt.ok {
+					t.Fatalf("err = %v, want ok %v", err, tt.ok)
+				}
+				if tt.ok && (cfg.Library.IndexPrecision != tt.want || string(libraryOptions(cfg).IndexPrecision) != tt.want) {
+					t.Errorf("precision %q, want %q", cfg.Library.IndexPrecision, tt.want)
+				}
+			})
+		}
+	})
 	t.Run("UnknownKeyRejected", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "bad.toml")
 		os.WriteFile(bad, []byte("adress = \"x\"\n"), 0o600)

@@ -63,7 +63,7 @@ func runReembed(args []string, stdout, stderr io.Writer) error {
 // reembedLibrary runs one (possibly resumed) migration and prints its
 // summary on stdout, progress on stderr.
 func reembedLibrary(ctx context.Context, cfg Config, o reembedOptions, stdout, stderr io.Writer) error {
-	db, err := openExistingLibrary(cfg.Data)
+	db, err := openExistingLibrary(cfg)
 	if err != nil {
 		return err
 	}

@@ -68,16 +68,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	}
 	defer eng.Close()
 	dbPath := filepath.Join(cfg.Data, "facekit.db")
-	db, err := sqlite.Open(dbPath, sqlite.Options{
-		MaxFaceTokens: cfg.Server.MaxFaceTokens,
-		// Follow other writers so that `facekit enroll` and `import` on
-		// the same file show up without a restart.
-		FollowInterval: 2 * time.Second,
-	})
+	libOpts := libraryOptions(cfg)
+	libOpts.MaxFaceTokens = cfg.Server.MaxFaceTokens
+	// Follow other writers so that `facekit enroll` and `import` on the
+	// same file show up without a restart.
+	libOpts.FollowInterval = 2 * time.Second
+	opened := time.Now()
+	db, err := sqlite.Open(dbPath, libOpts)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	log.Info("library loaded", "faces", db.Index().Len(), "index_precision", db.Index().Precision(),
+		"seconds", time.Since(opened).Seconds())
 	desc, err := openDescriptor(cfg, eng)
 	if err != nil {
 		return err

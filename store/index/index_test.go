@@ -87,6 +87,43 @@ func intVector(r *rand.Rand, dim int) []float32 {
 	return v
 }
 
+// testToken mixes the token shapes the index stores differently: 32
+// lowercase hex digits (packed into 16 bytes, with many leading zeros so
+// that ties compare across both kinds), upper-case hex and short names
+// (kept as strings).
+func testToken(r *rand.Rand, i int) string {
+	switch i % 3 {
+	case 0:
+		return fmt.Sprintf("%016x%016x", r.Uint64()>>r.IntN(64), i)
+	case 1:
+		return fmt.Sprintf("%016X%016X", r.Uint64()>>r.IntN(64)|1<<62, i)
+	}
+	return fmt.Sprintf("t%d", i)
+}
+
+// mustNewIndex returns an empty index storing 128-d rows with precision p.
+func mustNewIndex(tb testing.TB, p Precision) *Index {
+	tb.Helper()
+	x, err := NewWithOptions(Options{Precision: p})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return x
+}
+
+// stored returns vec as an index of precision p keeps a 128-d row: rounded
+// to the nearest float16 and widened back, or unchanged.
+func stored(p Precision, vec []float32) []float32 {
+	if p != Float16 || len(vec) != 128 {
+		return vec
+	}
+	out := make([]float32, len(vec))
+	for i, v := range vec {
+		out[i] = fromFloat16(float16Bits(v))
+	}
+	return out
+}
+
 func unitVector(r *rand.Rand, dim int) []float32 {
 	v := make([]float32, dim)
 	var n float64
@@ -102,94 +139,109 @@ func unitVector(r *rand.Rand, dim int) []float32 {
 
 // TestSearchMatchesNaive applies random adds and removals to the index and
 // the reference and compares every search exactly.
+// It runs for both row precisions and both kernel paths: small integers are
+// exact in float16 too.
 func TestSearchMatchesNaive(t *testing.T) {
-	for _, dim := range []int{128, 7} {
-		t.Run(fmt.Sprintf("Dim%d", dim), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(1, uint64(dim)))
-			x, ref := New(), newNaive()
-			apps := []string{"a1", "a2"}
-			groups := []string{"g1", "g2", "g3"}
-			users := []string{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"}
-			tok := 0
-			for step := 0; step < 3000; step++ {
-				app, gid, uid := apps[r.IntN(2)], groups[r.IntN(3)], users[r.IntN(len(users))]
-				switch op := r.IntN(20); {
-				case op < 14:
-					tok++
-					token := fmt.Sprintf("t%d", tok)
-					vec := intVector(r, dim)
-					info := fmt.Sprintf("info%d", r.IntN(5))
-					if err := x.Update(func(w *Writer) error {
-						return w.AddFace(app, gid, store.User{GroupID: gid, UserID: uid, Info: info}, token, store.Embedding{Model: testModel, Vector: vec})
-					}); err != nil {
-						t.Fatal(err)
-					}
-					ref.groups[[2]string{app, gid}] = true
-					ref.info[[3]string{app, gid, uid}] = info
-					ref.faces = append(ref.faces, naiveFace{app, gid, uid, token, vec})
-				case op < 17:
-					// Remove a random existing face of the chosen app.
-					if len(ref.faces) == 0 {
-						continue
-					}
-					i := r.IntN(len(ref.faces))
-					f := ref.faces[i]
-					x.Update(func(w *Writer) error { w.RemoveFace(f.app, f.group, f.user, f.token); return nil })
-					ref.faces = append(ref.faces[:i], ref.faces[i+1:]...)
-				case op < 19:
-					x.Update(func(w *Writer) error { w.RemoveUser(app, gid, uid); return nil })
-					kept := ref.faces[:0]
-					for _, f := range ref.faces {
-						if f.app != app || f.group != gid || f.user != uid {
-							kept = append(kept, f)
-						}
-					}
-					ref.faces = kept
-				default:
-					if step%7 != 0 { // keep group removal rare
-						continue
-					}
-					x.Update(func(w *Writer) error { w.RemoveGroup(app, gid); return nil })
-					delete(ref.groups, [2]string{app, gid})
-					kept := ref.faces[:0]
-					for _, f := range ref.faces {
-						if f.app != app || f.group != gid {
-							kept = append(kept, f)
-						}
-					}
-					ref.faces = kept
-				}
-				if step%10 != 0 {
-					continue
-				}
-				probe := intVector(r, dim)
-				qgroups := groups[:1+r.IntN(3)]
-				k := 1 + r.IntN(25) // often more than the users present
-				uid = ""
-				if r.IntN(4) == 0 {
-					uid = users[r.IntN(len(users))]
-				}
-				got, gotErr := x.Search(app, qgroups, store.Embedding{Model: testModel, Vector: probe}, uid, k)
-				want, wantErr := ref.search(app, qgroups, probe, uid, k)
-				if !errors.Is(gotErr, wantErr) || (gotErr == nil) != (wantErr == nil) {
-					t.Fatalf("step %d: error %v, want %v", step, gotErr, wantErr)
-				}
-				if fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Fatalf("step %d: search(%s, %v, user %q, k %d)\n got  %v\n want %v", step, app, qgroups, uid, k, got, want)
+	forEachVariant(t, func(t *testing.T, p Precision) {
+		for _, dim := range []int{128, 7} {
+			t.Run(fmt.Sprintf("Dim%d", dim), func(t *testing.T) {
+				testSearchMatchesNaive(t, p, dim)
+			})
+		}
+	})
+}
+
+func testSearchMatchesNaive(t *testing.T, p Precision, dim int) {
+	r := rand.New(rand.NewPCG(1, uint64(dim)))
+	x, ref := mustNewIndex(t, p), newNaive()
+	apps := []string{"a1", "a2"}
+	groups := []string{"g1", "g2", "g3"}
+	users := []string{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"}
+	tok := 0
+	for step := 0; step < 3000; step++ {
+		app, gid, uid := apps[r.IntN(2)], groups[r.IntN(3)], users[r.IntN(len(users))]
+		switch op := r.IntN(20); {
+		case op < 14:
+			tok++
+			token := testToken(r, tok)
+			vec := intVector(r, dim)
+			info := fmt.Sprintf("info%d", r.IntN(5))
+			if err := x.Update(func(w *Writer) error {
+				return w.AddFace(app, gid, store.User{GroupID: gid, UserID: uid, Info: info}, token, store.Embedding{Model: testModel, Vector: vec})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ref.groups[[2]string{app, gid}] = true
+			ref.info[[3]string{app, gid, uid}] = info
+			ref.faces = append(ref.faces, naiveFace{app, gid, uid, token, vec})
+		case op < 17:
+			// Remove a random existing face of the chosen app.
+			if len(ref.faces) == 0 {
+				continue
+			}
+			i := r.IntN(len(ref.faces))
+			f := ref.faces[i]
+			x.Update(func(w *Writer) error { w.RemoveFace(f.app, f.group, f.user, f.token); return nil })
+			ref.faces = append(ref.faces[:i], ref.faces[i+1:]...)
+		case op < 19:
+			x.Update(func(w *Writer) error { w.RemoveUser(app, gid, uid); return nil })
+			kept := ref.faces[:0]
+			for _, f := range ref.faces {
+				if f.app != app || f.group != gid || f.user != uid {
+					kept = append(kept, f)
 				}
 			}
-			if x.Len() != len(ref.faces) {
-				t.Fatalf("Len() = %d, want %d", x.Len(), len(ref.faces))
+			ref.faces = kept
+		default:
+			if step%7 != 0 { // keep group removal rare
+				continue
 			}
-		})
+			x.Update(func(w *Writer) error { w.RemoveGroup(app, gid); return nil })
+			delete(ref.groups, [2]string{app, gid})
+			kept := ref.faces[:0]
+			for _, f := range ref.faces {
+				if f.app != app || f.group != gid {
+					kept = append(kept, f)
+				}
+			}
+			ref.faces = kept
+		}
+		if step%10 != 0 {
+			continue
+		}
+		probe := intVector(r, dim)
+		qgroups := groups[:1+r.IntN(3)]
+		k := 1 + r.IntN(25) // often more than the users present
+		uid = ""
+		if r.IntN(4) == 0 {
+			uid = users[r.IntN(len(users))]
+		}
+		got, gotErr := x.Search(app, qgroups, store.Embedding{Model: testModel, Vector: probe}, uid, k)
+		want, wantErr := ref.search(app, qgroups, probe, uid, k)
+		if !errors.Is(gotErr, wantErr) || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("step %d: error %v, want %v", step, gotErr, wantErr)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("step %d: search(%s, %v, user %q, k %d)\n got  %v\n want %v", step, app, qgroups, uid, k, got, want)
+		}
+	}
+	if x.Len() != len(ref.faces) {
+		t.Fatalf("Len() = %d, want %d", x.Len(), len(ref.faces))
 	}
 }
 
 // TestSearchRandomUnitVectors compares float vectors: distances within
-// rounding, and the same users wherever distances are not near-ties.
+// rounding, and the same users wherever distances are not near-ties. The
+// reference scores the rows as the index stores them (rounded to float16
+// for Float16), so this checks the scan, not the precision; the precision
+// is measured by TestFloat16SearchKeepsRecallAt1 and on real descriptors.
 func TestSearchRandomUnitVectors(t *testing.T) {
+	forEachVariant(t, testSearchRandomUnitVectors)
+}
+
+func testSearchRandomUnitVectors(t *testing.T, p Precision) {
 	r := rand.New(rand.NewPCG(7, 7))
-	x, ref := New(), newNaive()
+	x, ref := mustNewIndex(t, p), newNaive()
 	// Enough rows to take the parallel path.
 	n := parallelRows + 1234
 	if testing.Short() {
@@ -203,7 +255,7 @@ func TestSearchRandomUnitVectors(t *testing.T) {
 			if err := w.AddFace("a", "g", store.User{UserID: uid}, token, store.Embedding{Model: testModel, Vector: vec}); err != nil {
 				return err
 			}
-			ref.faces = append(ref.faces, naiveFace{"a", "g", uid, token, vec})
+			ref.faces = append(ref.faces, naiveFace{"a", "g", uid, token, stored(p, vec)})
 		}
 		return nil
 	})
@@ -211,7 +263,7 @@ func TestSearchRandomUnitVectors(t *testing.T) {
 	for q := 0; q < 20; q++ {
 		probe := unitVector(r, 128)
 		if q%2 == 0 {
-			probe = ref.faces[r.IntN(n)].vec // an enrolled face: distance 0
+			probe = ref.faces[r.IntN(n)].vec // an enrolled face: distance 0 (as stored)
 		}
 		got, err := x.Search("a", []string{"g"}, store.Embedding{Model: testModel, Vector: probe}, "", 10)
 		if err != nil {

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"runtime"
@@ -79,6 +78,11 @@ func sortCandidates(c []store.Candidate) {
 	})
 }
 
+// blockRows is how many rows a scan scores per kernel call before it folds
+// their distances into the running top-k: 4 KB of distances, which stay in
+// L1 between the kernel writing them and the reduction reading them.
+const blockRows = 1024
+
 // searchGroup returns up to k best users of one group (unsorted).
 func (x *Index) searchGroup(g *group, gid string, probe []float32, userID string, k int) []store.Candidate {
 	if userID != "" {
@@ -87,167 +91,217 @@ func (x *Index) searchGroup(g *group, gid string, probe []float32, userID string
 		if !ok {
 			return nil
 		}
-		u := &g.users[s]
-		best, bestRow := float32(math.Inf(1)), int32(-1)
-		for _, r := range u.rows {
-			d := g.squaredDistance(probe, r)
-			if bestRow < 0 || d < best || d == best && g.rowToken[r] < g.rowToken[bestRow] {
-				best, bestRow = d, r
+		best := hit{row: -1}
+		for _, r := range g.users[s].rows {
+			h := hit{dist: g.rowDistance(probe, r), slot: s, row: r}
+			if best.row < 0 || g.betterRow(h, best) {
+				best = h
 			}
 		}
-		if bestRow < 0 {
+		if best.row < 0 {
 			return nil
 		}
-		return []store.Candidate{g.candidate(gid, s, bestRow, best)}
+		return []store.Candidate{g.candidate(gid, best)}
 	}
 
 	n := len(g.rowUser)
-	sc := x.getScratch(n, len(g.users))
-	defer x.scratch.Put(sc)
-	dist := sc.dist[:n]
-	g.distances(probe, dist)
-
-	// Reduce rows to each user's best face. Ties between two faces of one
-	// user go to the smaller token so the reported token is deterministic.
-	best, bestRow := sc.best[:len(g.users)], sc.bestRow[:len(g.users)]
-	for i := range best {
-		best[i] = float32(math.Inf(1))
-		bestRow[i] = -1
+	workers := runtime.GOMAXPROCS(0)
+	if n < parallelRows || workers < 2 {
+		top := newTopK(g, k)
+		g.scanRange(probe, 0, n, &top)
+		return g.candidates(gid, top.items)
 	}
-	for r, d := range dist {
-		u := g.rowUser[r]
-		if br := bestRow[u]; br < 0 || d < best[u] || d == best[u] && g.rowToken[r] < g.rowToken[br] {
-			best[u], bestRow[u] = d, int32(r)
-		}
-	}
-
-	// Keep the k best users in a max-heap whose root is the worst kept.
-	h := &candHeap{g: g}
-	for s := range best {
-		if bestRow[s] < 0 {
+	// Each worker keeps the top k users of its share of the rows. A user in
+	// the overall top k is in the top k of the worker that holds its nearest
+	// row (every user ranked before it there is ranked before it overall),
+	// so merging the workers' lists loses nobody.
+	tops := make([]topK, workers)
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for w := range tops {
+		lo, hi := w*chunk, min((w+1)*chunk, n)
+		tops[w] = newTopK(g, k)
+		if lo >= hi {
 			continue
 		}
-		e := heapEntry{dist: best[s], slot: int32(s)}
-		if h.Len() < k {
-			heap.Push(h, e)
-		} else if h.less(e, h.items[0]) {
-			h.items[0] = e
-			heap.Fix(h, 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.scanRange(probe, lo, hi, &tops[w])
+		}()
+	}
+	wg.Wait()
+	merged := newTopK(g, k)
+	for _, t := range tops {
+		for _, h := range t.items {
+			merged.offer(h.dist, h.row)
 		}
 	}
-	out := make([]store.Candidate, 0, h.Len())
-	for _, e := range h.items {
-		out = append(out, g.candidate(gid, e.slot, bestRow[e.slot], e.dist))
+	return g.candidates(gid, merged.items)
+}
+
+// scanRange scores rows [lo, hi) block by block and offers each to top.
+// Most rows are farther than the k-th user kept so far and cost one compare.
+func (g *group) scanRange(probe []float32, lo, hi int, top *topK) {
+	var buf [blockRows]float32
+	// bound is the distance of the worst kept user once k are kept: a row
+	// farther than it cannot enter.
+	bound := float32(math.Inf(1))
+	for b := lo; b < hi; b += blockRows {
+		e := min(b+blockRows, hi)
+		dist := buf[:e-b]
+		g.distances(probe, b, dist)
+		for i, d := range dist {
+			if d > bound {
+				continue
+			}
+			top.offer(d, int32(b+i))
+			if len(top.items) == top.k {
+				bound = top.items[0].dist
+			}
+		}
+	}
+}
+
+// distances sets dist[i] to the squared distance of row lo+i to probe. A
+// row scores the same whichever block or worker it falls in, and the same
+// as through rowDistance: the kernels treat each row alone.
+func (g *group) distances(probe []float32, lo int, dist []float32) {
+	hi := lo + len(dist)
+	switch {
+	case g.half:
+		scan128F16(probe, g.halfs[lo*128:hi*128], dist)
+	case g.dim == 128:
+		scan128(probe, g.vecs[lo*128:hi*128], dist)
+	default:
+		for i := range dist {
+			r := lo + i
+			dist[i] = SquaredL2(probe, g.vecs[r*g.dim:(r+1)*g.dim])
+		}
+	}
+}
+
+// rowDistance scores one row with the same kernel as a full scan, so a 1:1
+// score equals the 1:N score of the same face bit for bit.
+func (g *group) rowDistance(probe []float32, r int32) float32 {
+	var d [1]float32
+	g.distances(probe, int(r), d[:])
+	return d[0]
+}
+
+// hit is one row's squared distance, on behalf of the row's user.
+type hit struct {
+	dist float32
+	slot int32
+	row  int32
+}
+
+// betterRow reports whether a is a better face of its user than b: nearer,
+// or as near with the smaller token, so that the reported token is
+// deterministic.
+func (g *group) betterRow(a, b hit) bool {
+	if a.dist != b.dist {
+		return a.dist < b.dist
+	}
+	return g.tokens.less(a.row, b.row)
+}
+
+// ranksBefore reports whether user hit a ranks before b: nearer, or as
+// near with the smaller user id.
+func (g *group) ranksBefore(a, b hit) bool {
+	if a.dist != b.dist {
+		return a.dist < b.dist
+	}
+	return g.users[a.slot].id < g.users[b.slot].id
+}
+
+func (g *group) candidates(gid string, hits []hit) []store.Candidate {
+	out := make([]store.Candidate, len(hits))
+	for i, h := range hits {
+		out[i] = g.candidate(gid, h)
 	}
 	return out
 }
 
-// squaredDistance scores one row with the same kernel as a full scan, so a
-// 1:1 score equals the 1:N score of the same face bit for bit.
-func (g *group) squaredDistance(probe []float32, r int32) float32 {
-	row := g.vecs[int(r)*g.dim : int(r+1)*g.dim]
-	if g.dim == 128 {
-		return squaredL2x128(probe, row)
-	}
-	return SquaredL2(probe, row)
-}
-
-func (g *group) candidate(gid string, slot, row int32, sq float32) store.Candidate {
-	u := &g.users[slot]
+func (g *group) candidate(gid string, h hit) store.Candidate {
+	u := &g.users[h.slot]
 	return store.Candidate{
 		GroupID:  gid,
 		UserID:   u.id,
 		Info:     u.info,
-		Token:    g.rowToken[row],
-		Distance: math.Sqrt(float64(sq)),
+		Token:    g.tokens.get(h.row),
+		Distance: math.Sqrt(float64(h.dist)),
 	}
 }
 
-// distances fills dist[r] with the squared distance of row r to probe,
-// splitting big groups across GOMAXPROCS goroutines.
-func (g *group) distances(probe []float32, dist []float32) {
-	n := len(dist)
-	workers := runtime.GOMAXPROCS(0)
-	if n < parallelRows || workers < 2 {
-		distanceRange(g.vecs, g.dim, probe, dist, 0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			distanceRange(g.vecs, g.dim, probe, dist, lo, hi)
-		}()
-	}
-	wg.Wait()
-}
-
-// distanceRange is the hot loop: no allocation, one kernel call per row.
-func distanceRange(vecs []float32, dim int, probe, dist []float32, lo, hi int) {
-	if dim == 128 {
-		for r := lo; r < hi; r++ {
-			dist[r] = squaredL2x128(probe, vecs[r*128:r*128+128])
-		}
-		return
-	}
-	for r := lo; r < hi; r++ {
-		dist[r] = SquaredL2(probe, vecs[r*dim:(r+1)*dim])
-	}
-}
-
-// scratch holds per-search buffers recycled through Index.scratch.
-type scratch struct {
-	dist    []float32
-	best    []float32
-	bestRow []int32
-}
-
-func (x *Index) getScratch(rows, users int) *scratch {
-	sc, _ := x.scratch.Get().(*scratch)
-	if sc == nil {
-		sc = &scratch{}
-	}
-	if cap(sc.dist) < rows {
-		sc.dist = make([]float32, rows)
-	}
-	if cap(sc.best) < users {
-		sc.best = make([]float32, users)
-		sc.bestRow = make([]int32, users)
-	}
-	return sc
-}
-
-// heapEntry is one user's best squared distance.
-type heapEntry struct {
-	dist float32
-	slot int32
-}
-
-// candHeap is a max-heap: the root is the worst of the kept candidates.
-type candHeap struct {
+// topK keeps the k best users seen so far, each with its best row, in a
+// max-heap whose root is the worst kept user. Once k users are kept the
+// root's distance only shrinks, so a row farther than the root can never
+// matter again, and a user pushed out never needs to come back with an
+// older, farther row.
+type topK struct {
 	g     *group
-	items []heapEntry
+	k     int
+	items []hit
 }
 
-// less reports whether a ranks before b (nearer, or as near with a smaller
-// user id).
-func (h *candHeap) less(a, b heapEntry) bool {
-	if a.dist != b.dist {
-		return a.dist < b.dist
+func newTopK(g *group, k int) topK {
+	return topK{g: g, k: k, items: make([]hit, 0, min(k, len(g.slotOf)))}
+}
+
+// offer considers row r at squared distance d.
+func (t *topK) offer(d float32, r int32) {
+	h := hit{dist: d, slot: t.g.rowUser[r], row: r}
+	// A user already kept improves in place. k is small (the APIs allow at
+	// most 50) and few rows get this far, so a linear look-up is cheapest.
+	for i := range t.items {
+		if t.items[i].slot == h.slot {
+			if t.g.betterRow(h, t.items[i]) {
+				t.items[i] = h
+				t.down(i) // it ranks earlier now: away from the root
+			}
+			return
+		}
 	}
-	return h.g.users[a.slot].id < h.g.users[b.slot].id
+	if len(t.items) < t.k {
+		t.items = append(t.items, h)
+		t.up(len(t.items) - 1)
+		return
+	}
+	if t.g.ranksBefore(h, t.items[0]) {
+		t.items[0] = h
+		t.down(0)
+	}
 }
 
-func (h *candHeap) Len() int           { return len(h.items) }
-func (h *candHeap) Less(i, j int) bool { return h.less(h.items[j], h.items[i]) }
-func (h *candHeap) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *candHeap) Push(v any)         { h.items = append(h.items, v.(heapEntry)) }
-func (h *candHeap) Pop() any {
-	n := len(h.items) - 1
-	v := h.items[n]
-	h.items = h.items[:n]
-	return v
+// worse reports whether item i ranks after item j (the heap order).
+func (t *topK) worse(i, j int) bool { return t.g.ranksBefore(t.items[j], t.items[i]) }
+
+func (t *topK) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.worse(i, p) {
+			return
+		}
+		t.items[i], t.items[p] = t.items[p], t.items[i]
+		i = p
+	}
+}
+
+func (t *topK) down(i int) {
+	n := len(t.items)
+	for {
+		w := i
+		if l := 2*i + 1; l < n && t.worse(l, w) {
+			w = l
+		}
+		if r := 2*i + 2; r < n && t.worse(r, w) {
+			w = r
+		}
+		if w == i {
+			return
+		}
+		t.items[i], t.items[w] = t.items[w], t.items[i]
+		i = w
+	}
 }

@@ -39,5 +39,8 @@ func l2x128AVX2(probe *float32, vecs *float32, n int, dist *float32)
 //go:noescape
 func l2x128F16AVX2(probe *float32, vecs *uint16, n int, dist *float32)
 
+//go:noescape
+func toFloat16F16C(dst *uint16, src *float32, n int)
+
 // setUseAVX2 lets tests run the portable path on an AVX2 machine.
 func setUseAVX2(v bool) { useAVX2 = v }

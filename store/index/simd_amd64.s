@@ -96,7 +96,12 @@ done32:
 // func l2x128F16AVX2(probe *float32, vecs *uint16, n int, dist *float32)
 //
 // As l2x128AVX2 with rows stored as IEEE float16: half the memory traffic,
-// which is what bounds a scan of a big gallery.
+// which is what bounds a scan of a big gallery. The 4 cache lines of the row
+// 16 rows ahead are prefetched: with half the bytes per row the hardware
+// prefetcher alone kept too few lines in flight (1M rows on one core of a
+// 2-vCPU Xeon VM: 32.7 -> 28.4 ms; the float32 kernel, already at the
+// machine's ~10 GB/s, gained nothing). Prefetches never fault, so running
+// past the end of vecs is harmless.
 TEXT ·l2x128F16AVX2(SB), NOSPLIT, $0-32
 	MOVQ probe+0(FP), SI
 	MOVQ vecs+8(FP), DI
@@ -106,6 +111,10 @@ TEXT ·l2x128F16AVX2(SB), NOSPLIT, $0-32
 	JLE  done16
 
 row16:
+	PREFETCHT0 4096(DI)
+	PREFETCHT0 4160(DI)
+	PREFETCHT0 4224(DI)
+	PREFETCHT0 4288(DI)
 	VCVTPH2PS 0(DI), Y0
 	VSUBPS    0(SI), Y0, Y0
 	VMULPS    Y0, Y0, Y4
@@ -137,5 +146,28 @@ row16:
 	JNZ  row16
 
 done16:
+	VZEROUPPER
+	RET
+
+// func toFloat16F16C(dst *uint16, src *float32, n int)
+//
+// dst[i] = float16(src[i]) for i < n, n a multiple of 8, rounding to
+// nearest even (immediate 0), as float16Bits does for finite values.
+TEXT ·toFloat16F16C(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   doneh
+
+convh:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $16, DI
+	DECQ      CX
+	JNZ       convh
+
+doneh:
 	VZEROUPPER
 	RET

@@ -13,5 +13,9 @@ func l2x128F16AVX2(probe *float32, vecs *uint16, n int, dist *float32) {
 	panic("index: AVX2 kernel called on a non-amd64 build")
 }
 
+func toFloat16F16C(dst *uint16, src *float32, n int) {
+	panic("index: F16C conversion called on a non-amd64 build")
+}
+
 // setUseAVX2 is a no-op: there is no SIMD path to switch.
 func setUseAVX2(bool) {}

@@ -300,3 +300,43 @@ func BenchmarkScanCached(b *testing.B) {
 		perRow(b)
 	})
 }
+
+// forEachVariant runs f for both row precisions, each with the SIMD kernels
+// and with the portable loops.
+func forEachVariant(t *testing.T, f func(t *testing.T, p Precision)) {
+	for _, p := range []Precision{Float32, Float16} {
+		t.Run(string(p), func(t *testing.T) {
+			withKernel(t, func(t *testing.T) { f(t, p) })
+		})
+	}
+}
+
+// TestToFloat16MatchesBits: the F16C conversion gives float16Bits' result
+// for every finite value class: normal, subnormal, ties, overflow, zeros.
+func TestToFloat16MatchesBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	var src []float32
+	for _, v := range []float32{0, float32(math.Copysign(0, -1)), 1, -2, 0.1, 65504, 65519, 65520, -70000,
+		1.0 / (1 << 14), 1.0 / (1 << 24), 1.0 / (1 << 25), 1.5 / (1 << 25), 1e-10, 1 + 1.0/(1<<11), 1 + 3.0/(1<<11)} {
+		src = append(src, v)
+	}
+	for len(src) < 4099 { // not a multiple of 8: the tail takes the Go path
+		switch r.IntN(3) {
+		case 0:
+			src = append(src, float32(r.NormFloat64()*0.1))
+		case 1:
+			src = append(src, math.Float32frombits(r.Uint32()&^(0xff<<23)|uint32(100+r.IntN(50))<<23)) // around float16's range edges
+		default:
+			src = append(src, float32(r.NormFloat64()*1e5))
+		}
+	}
+	withKernel(t, func(t *testing.T) {
+		dst := make([]uint16, len(src))
+		toFloat16(dst, src)
+		for i, v := range src {
+			if want := float16Bits(v); dst[i] != want {
+				t.Fatalf("toFloat16(%g) = %#04x, want %#04x", v, dst[i], want)
+			}
+		}
+	})
+}

@@ -52,6 +52,9 @@ type Options struct {
 	// and then reload the search index, so a running server sees faces
 	// enrolled beside it. 0 disables following.
 	FollowInterval time.Duration
+	// IndexPrecision is how the in-memory search index stores 128-d
+	// descriptors: index.Float16 (the default, "") or index.Float32.
+	IndexPrecision index.Precision
 }
 
 // DB is a face library in one SQLite file. It implements store.Library,
@@ -99,7 +102,11 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	db := &DB{idx: index.New(), opts: opts}
+	idx, err := index.NewWithOptions(index.Options{Precision: opts.IndexPrecision})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db := &DB{idx: idx, opts: opts}
 
 	// go-sqlite3 applies these per connection as it opens it, busy_timeout
 	// before anything else, so every pooled connection has them.
@@ -115,7 +122,6 @@ func Open(path string, opts Options) (*DB, error) {
 	wq.Set("_txlock", "immediate")
 	// SQLite decodes %XX in file: URIs; escape what would end the path.
 	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	var err error
 	if db.w, err = sql.Open("sqlite3", uri+"?"+wq.Encode()); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -293,17 +299,22 @@ func (db *DB) loadIndex(ctx context.Context) error {
 // into it.
 func (db *DB) fillIndex(ctx context.Context, w *index.Writer) error {
 	w.Reset()
-	rows, err := db.r.QueryContext(ctx, `SELECT app_id, group_id FROM groups ORDER BY id`)
+	// Each group's face count (read from the users and faces indexes,
+	// not the rows) sizes its matrix once instead of regrowing it.
+	rows, err := db.r.QueryContext(ctx, `SELECT g.app_id, g.group_id,
+			(SELECT COUNT(*) FROM users u JOIN faces f ON f.user_ref = u.id WHERE u.group_ref = g.id)
+		FROM groups g ORDER BY g.id`)
 	if err != nil {
 		return fmt.Errorf("sqlite: load groups: %w", err)
 	}
 	for rows.Next() {
 		var app, group string
-		if err := rows.Scan(&app, &group); err != nil {
+		var faces int
+		if err := rows.Scan(&app, &group, &faces); err != nil {
 			rows.Close()
 			return fmt.Errorf("sqlite: load groups: %w", err)
 		}
-		w.AddGroup(app, group)
+		w.Reserve(app, group, faces)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

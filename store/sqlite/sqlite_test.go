@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/facekit/facekit/store"
+	"github.com/facekit/facekit/store/index"
 )
 
 const model = "test_model"
@@ -994,4 +995,40 @@ func TestConcurrentUse(t *testing.T) {
 	if err != nil || len(users) != writers*perWriter || len(got) != writers*perWriter {
 		t.Fatalf("%d users listed, %d found (%v), want %d", len(users), len(got), err, writers*perWriter)
 	}
+}
+
+// TestIndexPrecision: the option reaches the index, which a reopen rebuilds
+// with the same precision, and an unknown precision fails Open.
+func TestIndexPrecision(t *testing.T) {
+	for _, p := range []index.Precision{"", index.Float16, index.Float32} {
+		t.Run("Precision"+string(p), func(t *testing.T) {
+			db, path := MustOpenDB(t, Options{IndexPrecision: p})
+			app := MustCreateApp(t, db)
+			e := crashVector(3)
+			MustAddFace(t, db, app, "g", "u", "t", e)
+			db.Close()
+			db, err := Open(path, Options{IndexPrecision: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			want := p
+			if want == "" {
+				want = index.Float16
+			}
+			if got := db.Index().Precision(); got != want {
+				t.Fatalf("index precision %q, want %q", got, want)
+			}
+			c, err := db.Search(context.Background(), app, []string{"g"}, e, "", 1)
+			if err != nil || len(c) != 1 || c[0].Distance > 1e-3 {
+				t.Fatalf("search of the enrolled vector after reopen: %v, %v", c, err)
+			}
+		})
+	}
+	t.Run("Unknown", func(t *testing.T) {
+		if db, err := Open(filepath.Join(t.TempDir(), "x.db"), Options{IndexPrecision: "int8"}); err == nil {
+			db.Close()
+			t.Fatal("Open accepted index precision int8")
+		}
+	})
 }
