@@ -46,9 +46,10 @@ type LibraryConfig struct {
 	SourceCrops bool `toml:"source_crops"`
 
 	// IndexPrecision is how the in-memory search index stores 128-d
-	// descriptors: "float16" (default: half the memory and scan time;
-	// distances move by ~1e-4, so the nearest user changes only on near
-	// ties) or "float32" (exact) (env FACEKIT_INDEX_PRECISION).
+	// descriptors: "float16" (default: less memory and a third of
+	// float32's scan time; distances move by ~1e-4, so the nearest user
+	// changes only on near ties) or "float32" (exact) (env
+	// FACEKIT_INDEX_PRECISION).
 	IndexPrecision string `toml:"index_precision"`
 }
 

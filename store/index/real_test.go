@@ -154,6 +154,7 @@ func TestFloat16OnRealDescriptors(t *testing.T) {
 	}
 	const k = 10
 	var probes, right16, right32, agree, overlap int
+	var shortlisted, shortProbes, shortRows int // int8 prefilter's float16 rescoring
 	maxErr := 0.0
 	for _, f := range faces {
 		if count[f.person] < 2 {
@@ -163,6 +164,11 @@ func TestFloat16OnRealDescriptors(t *testing.T) {
 		probe := store.Embedding{Model: engine.ModelName, Vector: f.vec}
 		c16, err16 := x16.Search("a", []string{"g"}, probe, "", k)
 		c32, err32 := x32.Search("a", []string{"g"}, probe, "", k)
+		if n, rows := x16.Shortlist("a", "g", f.vec, k); n >= 0 {
+			shortlisted += n
+			shortProbes++
+			shortRows = rows
+		}
 		add(f)
 		if err16 != nil || err32 != nil || len(c16) == 0 || len(c16) != len(c32) {
 			t.Fatalf("%s: %d/%d candidates, %v %v", f.token, len(c16), len(c32), err16, err32)
@@ -198,6 +204,10 @@ func TestFloat16OnRealDescriptors(t *testing.T) {
 	p := float64(probes)
 	t.Logf("%d faces, %d probes: recall@1 float32 %.4f float16 %.4f; same top-1 user %.4f; top-%d overlap %.4f; max distance error %.2g",
 		len(faces), probes, float64(right32)/p, float64(right16)/p, float64(agree)/p, k, float64(overlap)/(p*float64(min(k, len(count)))), maxErr)
+	if shortProbes > 0 {
+		t.Logf("int8 prefilter: %.1f of %d rows scored in float16 per top-%d search (mean over %d probes)",
+			float64(shortlisted)/float64(shortProbes), shortRows, k, shortProbes)
+	}
 	if diff := math.Abs(float64(right16-right32)) / p; diff > 0.001 {
 		t.Errorf("recall@1 differs by %.4f (float16 %d, float32 %d of %d)", diff, right16, right32, probes)
 	}

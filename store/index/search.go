@@ -142,7 +142,18 @@ func (x *Index) searchGroup(g *group, gid string, probe []float32, userID string
 
 // scanRange scores rows [lo, hi) block by block and offers each to top.
 // Most rows are farther than the k-th user kept so far and cost one compare.
+// Big float16 groups read the rows' int8 codes first and score in float16
+// only rows that may enter (quant.go), with the same result.
 func (g *group) scanRange(probe []float32, lo, hi int, top *topK) {
+	if g.useCodes(hi-lo, top.k) {
+		g.scanRangeCoded(probe, lo, hi, top)
+		return
+	}
+	g.scanRangePlain(probe, lo, hi, top)
+}
+
+// scanRangePlain scores every row of [lo, hi) with the group's kernel.
+func (g *group) scanRangePlain(probe []float32, lo, hi int, top *topK) {
 	var buf [blockRows]float32
 	// bound is the distance of the worst kept user once k are kept: a row
 	// farther than it cannot enter.

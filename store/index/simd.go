@@ -119,6 +119,19 @@ func float16Bits(f float32) uint16 {
 	}
 }
 
+// widenFloat16 sets dst to the exact float32 values of src (F16C where
+// available, 8 at a time).
+func widenFloat16(dst []float32, src []uint16) {
+	dst = dst[:len(src)]
+	if n := len(src) &^ 7; useAVX2 && n > 0 {
+		fromFloat16F16C(&dst[0], &src[0], n)
+		dst, src = dst[n:], src[n:]
+	}
+	for i, h := range src {
+		dst[i] = fromFloat16(h)
+	}
+}
+
 // fromFloat16 widens a binary16 value exactly.
 func fromFloat16(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16

@@ -40,6 +40,12 @@ func l2x128AVX2(probe *float32, vecs *float32, n int, dist *float32)
 func l2x128F16AVX2(probe *float32, vecs *uint16, n int, dist *float32)
 
 //go:noescape
+func l2x128I8AVX2(probe *int16, codes *int8, n int, dist *int32)
+
+//go:noescape
+func fromFloat16F16C(dst *float32, src *uint16, n int)
+
+//go:noescape
 func toFloat16F16C(dst *uint16, src *float32, n int)
 
 // setUseAVX2 lets tests run the portable path on an AVX2 machine.

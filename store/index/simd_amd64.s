@@ -171,3 +171,96 @@ convh:
 doneh:
 	VZEROUPPER
 	RET
+
+// I8CHUNK adds the squared difference of 16 int8 codes at byte offset off
+// of the row (DI), sign-extended to int16, and the probe's int16 codes in
+// register p into the int32 accumulator acc. VPMADDWD squares and adds
+// pairs; every value fits: |diff| ≤ 254, a pair ≤ 129032.
+#define I8CHUNK(off, p, acc) \
+	VPMOVSXBW off(DI), Y0 \
+	VPSUBW    p, Y0, Y0 \
+	VPMADDWD  Y0, Y0, Y0 \
+	VPADDD    Y0, acc, acc
+
+// func l2x128I8AVX2(probe *int16, codes *int8, n int, dist *int32)
+//
+// dist[r] = sum_i (codes[r*128+i] - probe[i])^2 for r < n, exactly, in
+// int32. The probe's 128 codes stay in Y8..Y15; each row is 128 bytes, half
+// a float16 row, and the 2 cache lines of the row 32 rows ahead are
+// prefetched.
+TEXT ·l2x128I8AVX2(SB), NOSPLIT, $0-32
+	MOVQ probe+0(FP), SI
+	MOVQ codes+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ dist+24(FP), DX
+	TESTQ CX, CX
+	JLE  done8
+	VMOVDQU 0(SI), Y8
+	VMOVDQU 32(SI), Y9
+	VMOVDQU 64(SI), Y10
+	VMOVDQU 96(SI), Y11
+	VMOVDQU 128(SI), Y12
+	VMOVDQU 160(SI), Y13
+	VMOVDQU 192(SI), Y14
+	VMOVDQU 224(SI), Y15
+
+row8:
+	PREFETCHT0 4096(DI)
+	PREFETCHT0 4160(DI)
+	VPMOVSXBW 0(DI), Y0
+	VPSUBW    Y8, Y0, Y0
+	VPMADDWD  Y0, Y0, Y4
+	VPMOVSXBW 16(DI), Y1
+	VPSUBW    Y9, Y1, Y1
+	VPMADDWD  Y1, Y1, Y5
+	VPMOVSXBW 32(DI), Y2
+	VPSUBW    Y10, Y2, Y2
+	VPMADDWD  Y2, Y2, Y6
+	VPMOVSXBW 48(DI), Y3
+	VPSUBW    Y11, Y3, Y3
+	VPMADDWD  Y3, Y3, Y7
+	I8CHUNK(64, Y12, Y4)
+	I8CHUNK(80, Y13, Y5)
+	I8CHUNK(96, Y14, Y6)
+	I8CHUNK(112, Y15, Y7)
+	VPADDD Y5, Y4, Y4
+	VPADDD Y7, Y6, Y6
+	VPADDD Y6, Y4, Y4
+	VEXTRACTI128 $1, Y4, X5
+	VPADDD X5, X4, X4
+	VPSHUFD $0x4e, X4, X5
+	VPADDD X5, X4, X4
+	VPSHUFD $0xb1, X4, X5
+	VPADDD X5, X4, X4
+	VMOVD X4, (DX)
+	ADDQ $128, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  row8
+
+done8:
+	VZEROUPPER
+	RET
+
+// func fromFloat16F16C(dst *float32, src *uint16, n int)
+//
+// dst[i] = float32(src[i]) for i < n, n a multiple of 8: exact, as
+// fromFloat16.
+TEXT ·fromFloat16F16C(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   donew
+
+convw:
+	VCVTPH2PS (SI), Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       convw
+
+donew:
+	VZEROUPPER
+	RET

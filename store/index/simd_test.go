@@ -208,9 +208,30 @@ var benchGallery = sync.OnceValues(func() ([]float32, []uint16) {
 	return v, h
 })
 
+// int8Codes quantises rows (128 values each) with one scale, as a float16
+// group's prefilter codes, and returns them with the probe's codes.
+func int8Codes(rows, probe []float32) ([]int8, *[128]int16) {
+	var m float64
+	for _, x := range rows {
+		m = max(m, math.Abs(float64(x)))
+	}
+	codes := make([]int8, len(rows))
+	for r := 0; r < len(rows); r += 128 {
+		quantize(codes[r:r+128], rows[r:r+128], m/127)
+	}
+	var pc [128]int8
+	quantize(pc[:], probe, m/127)
+	var pw [128]int16
+	for i, q := range pc {
+		pw[i] = int16(q)
+	}
+	return codes, &pw
+}
+
 // BenchmarkScan1M times one exhaustive distance pass over 1M rows (no
 // top-k): the scalar Go kernel row by row, the batched kernel on float32
-// rows and on float16 rows, on one goroutine and split across GOMAXPROCS.
+// rows, on float16 rows and on the int8 prefilter codes, on one goroutine
+// and split across GOMAXPROCS.
 func BenchmarkScan1M(b *testing.B) {
 	if testing.Short() {
 		b.Skip("1M rows in -short")
@@ -218,6 +239,8 @@ func BenchmarkScan1M(b *testing.B) {
 	vecs, half := benchGallery()
 	probe := randomRows(rand.New(rand.NewPCG(1, 1)), 1)
 	dist := make([]float32, benchRows)
+	codes, pcodes := int8Codes(vecs, probe)
+	idist := make([]int32, benchRows)
 	parallel := func(f func(lo, hi int)) {
 		w := runtime.GOMAXPROCS(0)
 		var wg sync.WaitGroup
@@ -240,6 +263,7 @@ func BenchmarkScan1M(b *testing.B) {
 		}},
 		{"Float32", func(lo, hi int) { scan128(probe, vecs[lo*128:hi*128], dist[lo:hi]) }},
 		{"Float16", func(lo, hi int) { scan128F16(probe, half[lo*128:hi*128], dist[lo:hi]) }},
+		{"Int8", func(lo, hi int) { scan128I8(pcodes, codes[lo*128:hi*128], idist[lo:hi]) }},
 	}
 	// cpu reports CPU ms per scan next to the wall-clock ns/op: with one
 	// goroutine they agree on an idle machine.
@@ -276,6 +300,8 @@ func BenchmarkScanCached(b *testing.B) {
 	toFloat16(half, vecs)
 	probe := randomRows(r, 1)
 	dist := make([]float32, n)
+	codes, pcodes := int8Codes(vecs, probe)
+	idist := make([]int32, n)
 	perRow := func(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
 	}
@@ -296,6 +322,12 @@ func BenchmarkScanCached(b *testing.B) {
 	b.Run("Float16", func(b *testing.B) {
 		for b.Loop() {
 			scan128F16(probe, half, dist)
+		}
+		perRow(b)
+	})
+	b.Run("Int8", func(b *testing.B) {
+		for b.Loop() {
+			scan128I8(pcodes, codes, idist)
 		}
 		perRow(b)
 	})
