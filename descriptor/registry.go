@@ -32,14 +32,34 @@ type spec struct {
 // registry lists the models in the order Names reports them. It is
 // immutable: models are compiled in, not registered at run time.
 var registry = []spec{
-	{
-		name: Default, dim: engine.DescriptorSize, metric: Euclidean,
-		summary: "dlib ResNet-29, 150×150 chip aligned from the 68 landmarks (default)",
-		open:    openResNet,
-	},
+	resNetSpec,
 	tfSpec(MobileFaceNet),
 	tfSpec(MobileFace),
 	tfSpec(FaceRes),
+	mirrorSpec(resNetSpec),
+	mirrorSpec(tfSpec(MobileFaceNet)),
+}
+
+var resNetSpec = spec{
+	name: Default, dim: engine.DescriptorSize, metric: Euclidean,
+	summary: "dlib ResNet-29, 150×150 chip aligned from the 68 landmarks (default)",
+	open:    openResNet,
+}
+
+// mirrorSpec registers the test-time-augmented variant of s (see
+// MirrorSuffix): twice the cost per face.
+func mirrorSpec(s spec) spec {
+	return spec{
+		name: s.name + MirrorSuffix, dim: s.dim, metric: s.metric,
+		summary: s.summary + "; mean of the face's and its mirror image's descriptors",
+		open: func(env Env) (Describer, error) {
+			d, err := s.open(env)
+			if err != nil {
+				return nil, err
+			}
+			return mirrored{d}, nil
+		},
+	}
 }
 
 func tfSpec(cfg TFConfig) spec {
