@@ -52,14 +52,14 @@ var (
 // depthwise convolution although the pre-activation value had other readers.
 // A PReLU exported as relu(x) + c·(x − |x|) then reads the rectified x in
 // its second term, which vanishes: every such PReLU silently became a ReLU
-// (MobileFaceNet's mirror graph has 17). The repair takes the Relu out of
+// (MobileFaceNet's human-models graph has 17). The repair takes the Relu out of
 // the convolution again and gives it back to the one reader that wanted it,
 // the PReLU's final Add.
 //
 // flipPReLUNegSign swaps the operands of every PReLU's x − |x|, so the
 // negative branch reads c·(|x| − x): the graph's constants c carry the
 // opposite sign of the slopes the network was trained with. MobileFaceNet's
-// mirror shows it (see MobileFaceNet): with the sign as exported, the
+// human-models graph shows it (see MobileFaceNet): with the sign as exported, the
 // batch-norm statistics folded into the next layers do not fit the
 // activations, and the embeddings of all faces nearly coincide.
 func repairGraph(data []byte, r graphRepairs) ([]byte, []string, error) {

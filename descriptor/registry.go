@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
@@ -54,7 +55,7 @@ var resNetSpec = spec{
 func mirrorSpec(s spec) spec {
 	return spec{
 		name: s.name + MirrorSuffix, dim: s.dim, metric: s.metric,
-		summary: s.summary + "; mean of the face's and its mirror image's descriptors",
+		summary: strings.TrimSuffix(s.summary, " (default)") + "; mean of the face's and its mirror image's descriptors",
 		open: func(env Env) (Describer, error) {
 			d, err := s.open(env)
 			if err != nil {
