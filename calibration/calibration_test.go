@@ -166,3 +166,44 @@ func TestFitTooFewPairs(t *testing.T) {
 		t.Fatal("Fit on three pairs succeeded")
 	}
 }
+
+func TestForModel(t *testing.T) {
+	models := Models()
+	if !slices.Contains(models, DefaultModel) {
+		t.Fatalf("embedded curves %v lack the default model", models)
+	}
+	for _, m := range models {
+		t.Run(m, func(t *testing.T) {
+			c, err := ForModel(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Model != m {
+				t.Errorf("curve for %q says model %q", m, c.Model)
+			}
+			// FAR rises with distance and spans decades: a curve that
+			// maps every distance to one FAR would calibrate nothing.
+			lo, hi := c.Points[0], c.Points[len(c.Points)-1]
+			if c.FAR(lo.Distance) >= c.FAR(hi.Distance) || hi.FAR/lo.FAR < 1e3 {
+				t.Errorf("FAR %g at %g, %g at %g", c.FAR(lo.Distance), lo.Distance, c.FAR(hi.Distance), hi.Distance)
+			}
+		})
+	}
+	t.Run("Unknown", func(t *testing.T) {
+		if _, err := ForModel("no_such_model"); !errors.Is(err, ErrNoCurve) {
+			t.Errorf("err = %v, want ErrNoCurve", err)
+		}
+	})
+	if Default() != mustForModel(t, DefaultModel) {
+		t.Error("Default is not the default model's curve")
+	}
+}
+
+func mustForModel(tb testing.TB, m string) *Curve {
+	tb.Helper()
+	c, err := ForModel(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}

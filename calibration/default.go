@@ -1,33 +1,93 @@
 package calibration
 
 import (
-	_ "embed"
+	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
 	"sync"
 )
 
-// The curve for dlib's ResNet descriptor. `facekit calibrate` regenerates it
-// from the impostor distribution it measures; docs/calibration.md records how.
+// The embedded curves, one file per descriptor model named MODEL.json. The
+// default model's (dlib_resnet_v1.json) comes from `facekit calibrate`
+// (docs/calibration.md); the others from `facekit eval pairs --calibrate`
+// on the same LFW images (docs/accuracy.md).
 //
-//go:embed dlib_resnet_v1.json
-var dlibResNetJSON []byte
+//go:embed *.json
+var curveFiles embed.FS
+
+// DefaultModel is the descriptor model Default's curve was measured for.
+const DefaultModel = "dlib_resnet_v1"
+
+// ErrNoCurve means no calibration curve is embedded for a model.
+var ErrNoCurve = errors.New("calibration: no curve for model")
 
 var (
-	defaultOnce  sync.Once
-	defaultCurve *Curve
+	curvesOnce sync.Once
+	curves     map[string]*Curve
+	curvesErr  error
 )
+
+func loadCurves() {
+	curves = map[string]*Curve{}
+	names, _ := fs.Glob(curveFiles, "*.json")
+	for _, n := range names {
+		data, err := curveFiles.ReadFile(n)
+		if err != nil {
+			curvesErr = err
+			return
+		}
+		c, err := Parse(data)
+		if err != nil {
+			curvesErr = fmt.Errorf("calibration: embedded %s: %w", n, err)
+			return
+		}
+		model := strings.TrimSuffix(n, ".json")
+		if c.Model != model {
+			curvesErr = fmt.Errorf("calibration: embedded %s is the curve of model %q", n, c.Model)
+			return
+		}
+		curves[model] = c
+	}
+}
+
+// ForModel returns the embedded calibration curve of the named descriptor
+// model: distances of different models mean different things, so each model
+// is mapped to a false-accept rate by its own curve. Returns ErrNoCurve for
+// a model without one. The curves are shared and must not be modified.
+func ForModel(model string) (*Curve, error) {
+	curvesOnce.Do(loadCurves)
+	if curvesErr != nil {
+		return nil, curvesErr
+	}
+	c, ok := curves[model]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (have %v)", ErrNoCurve, model, Models())
+	}
+	return c, nil
+}
+
+// Models lists the models with an embedded curve, sorted.
+func Models() []string {
+	curvesOnce.Do(loadCurves)
+	out := make([]string, 0, len(curves))
+	for m := range curves {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Default returns the calibration curve of the default descriptor model.
 func Default() *Curve {
-	defaultOnce.Do(func() {
-		c, err := Parse(dlibResNetJSON)
-		if err != nil {
-			panic(fmt.Sprintf("calibration: embedded curve is invalid: %v", err))
-		}
-		defaultCurve = c
-	})
-	return defaultCurve
+	c, err := ForModel(DefaultModel)
+	if err != nil {
+		panic(fmt.Sprintf("calibration: embedded default curve: %v", err))
+	}
+	return c
 }
 
 // Parse reads a curve from JSON and checks that it is monotone.

@@ -10,16 +10,22 @@ import (
 	"github.com/facekit/facekit/engine/tfgraph"
 )
 
-// loadGraph loads a TF.js graph, optionally repairing it first.
-func loadGraph(path string, repair bool) (*tfgraph.Model, error) {
-	if !repair {
+// graphRepairs selects the fixes loadGraph applies to a converted graph.
+type graphRepairs struct {
+	unfuseRelu       bool
+	flipPReLUNegSign bool
+}
+
+// loadGraph loads a TF.js graph, repairing it first as r asks.
+func loadGraph(path string, r graphRepairs) (*tfgraph.Model, error) {
+	if r == (graphRepairs{}) {
 		return tfgraph.Load(path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	fixed, shardPaths, err := repairPReLU(data)
+	fixed, shardPaths, err := repairGraph(data, r)
 	if err != nil {
 		return nil, err
 	}
@@ -39,15 +45,24 @@ var (
 	opBiasAdd = base64.StdEncoding.EncodeToString([]byte("BiasAdd"))
 )
 
-// repairPReLU fixes graphs where TF's converter fused a Relu into a
+// repairGraph applies the repairs r asks for to a model.json and returns
+// the fixed model.json and the weight shard paths of its manifest.
+//
+// unfuseRelu fixes graphs where TF's converter fused a Relu into a
 // depthwise convolution although the pre-activation value had other readers.
-// A PReLU exported as relu(x) + α·(x − |x|)/2 then reads the rectified x in
+// A PReLU exported as relu(x) + c·(x − |x|) then reads the rectified x in
 // its second term, which vanishes: every such PReLU silently became a ReLU
-// (MobileFaceNet's mirror graph has 17). The repair takes the Relu out of
+// (MobileFaceNet's human-models graph has 17). The repair takes the Relu out of
 // the convolution again and gives it back to the one reader that wanted it,
-// the PReLU's final Add. It returns the fixed model.json and the weight
-// shard paths of its manifest.
-func repairPReLU(data []byte) ([]byte, []string, error) {
+// the PReLU's final Add.
+//
+// flipPReLUNegSign swaps the operands of every PReLU's x − |x|, so the
+// negative branch reads c·(|x| − x): the graph's constants c carry the
+// opposite sign of the slopes the network was trained with. MobileFaceNet's
+// human-models graph shows it (see MobileFaceNet): with the sign as exported, the
+// batch-norm statistics folded into the next layers do not fit the
+// activations, and the embeddings of all faces nearly coincide.
+func repairGraph(data []byte, r graphRepairs) ([]byte, []string, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", tfgraph.ErrFormat, err)
@@ -71,7 +86,6 @@ func repairPReLU(data []byte) ([]byte, []string, error) {
 	if nodes == nil {
 		return nil, nil, fmt.Errorf("%w: no modelTopology.node", tfgraph.ErrFormat)
 	}
-	type ref struct{ node map[string]any }
 	byName := map[string]map[string]any{}
 	readers := map[string][]map[string]any{}
 	for _, n := range nodes {
@@ -84,7 +98,32 @@ func repairPReLU(data []byte) ([]byte, []string, error) {
 			readers[s] = append(readers[s], nm)
 		}
 	}
+	if r.flipPReLUNegSign {
+		for _, n := range nodes {
+			nm := n.(map[string]any)
+			if nm["op"] != "Sub" {
+				continue
+			}
+			ins, _ := nm["input"].([]any)
+			if len(ins) != 2 {
+				continue
+			}
+			x, _ := ins[0].(string)
+			abs, _ := ins[1].(string)
+			a := byName[abs]
+			if a == nil || a["op"] != "Abs" {
+				continue
+			}
+			if ain, _ := a["input"].([]any); len(ain) != 1 || ain[0] != x {
+				continue
+			}
+			ins[0], ins[1] = abs, x // |x| − x
+		}
+	}
 	for _, n := range nodes {
+		if !r.unfuseRelu {
+			break
+		}
 		nm := n.(map[string]any)
 		op, _ := nm["op"].(string)
 		if op != "FusedDepthwiseConv2dNative" && op != "_FusedDepthwiseConv2dNative" && op != "_FusedConv2D" {

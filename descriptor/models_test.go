@@ -53,9 +53,6 @@ func TestModelsTellPeopleApart(t *testing.T) {
 		shots = append(shots, shot{img, f})
 	}
 	for _, name := range Names() {
-		if name == "mobilefacenet" {
-			continue // the mirrored graph does not identify reliably (docs/accuracy.md)
-		}
 		t.Run(name, func(t *testing.T) {
 			d, err := Open(name, env)
 			if err != nil {

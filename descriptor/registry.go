@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
@@ -32,14 +33,37 @@ type spec struct {
 // registry lists the models in the order Names reports them. It is
 // immutable: models are compiled in, not registered at run time.
 var registry = []spec{
-	{
-		name: Default, dim: engine.DescriptorSize, metric: Euclidean,
-		summary: "dlib ResNet-29, 150×150 chip aligned from the 68 landmarks (default)",
-		open:    openResNet,
-	},
+	resNetSpec,
 	tfSpec(MobileFaceNet),
 	tfSpec(MobileFace),
 	tfSpec(FaceRes),
+	// Mirror averaging is registered where it measurably helps on LFW
+	// (6000 pairs, per-fold paired differences): the ResNet gains +0.22 ±
+	// 0.075 points. MobileFaceNet lost 0.17 points on the 2400 pairs of
+	// folds 1–4 (99.04% against 99.21%), so it has no _flip variant.
+	mirrorSpec(resNetSpec),
+}
+
+var resNetSpec = spec{
+	name: Default, dim: engine.DescriptorSize, metric: Euclidean,
+	summary: "dlib ResNet-29, 150×150 chip aligned from the 68 landmarks (default)",
+	open:    openResNet,
+}
+
+// mirrorSpec registers the test-time-augmented variant of s (see
+// MirrorSuffix): twice the cost per face.
+func mirrorSpec(s spec) spec {
+	return spec{
+		name: s.name + MirrorSuffix, dim: s.dim, metric: s.metric,
+		summary: strings.TrimSuffix(s.summary, " (default)") + "; mean of the face's and its mirror image's descriptors",
+		open: func(env Env) (Describer, error) {
+			d, err := s.open(env)
+			if err != nil {
+				return nil, err
+			}
+			return mirrored{d}, nil
+		},
+	}
 }
 
 func tfSpec(cfg TFConfig) spec {

@@ -7,6 +7,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/facekit/facekit/descriptor"
 )
 
 // DocInfo is the provenance written at the top of a generated document.
@@ -72,6 +74,7 @@ func WriteMarkdown(w io.Writer, rep *Report, info DocInfo) error {
 	if unresolved {
 		fmt.Fprintf(&b, "\\* below 1/%d impostor pairs: the rate at which no impostor pair is accepted.\n\n", rep.Impostor)
 	}
+	writeModelNotes(&b, rep)
 	if info.Machine != "" {
 		fmt.Fprintf(&b, "ms per face: one Describe call on a detected face (alignment, normalisation and network; not detection), measured serially on %s.\n\n", info.Machine)
 	}
@@ -126,6 +129,43 @@ func WriteMarkdown(w io.Writer, rep *Report, info DocInfo) error {
 		return fmt.Errorf("eval: write markdown: %w", err)
 	}
 	return nil
+}
+
+// writeModelNotes describes each measured model in one line and, for each
+// mirrored variant measured beside its plain model, whether the test-time
+// augmentation measurably helps.
+func writeModelNotes(b *bytes.Buffer, rep *Report) {
+	byName := map[string]ModelReport{}
+	for _, m := range rep.Models {
+		byName[m.Model] = m
+	}
+	b.WriteString("Models:\n\n")
+	for _, m := range rep.Models {
+		if info, err := descriptor.Lookup(m.Model); err == nil {
+			fmt.Fprintf(b, "- %s: %s\n", m.Model, info.Summary)
+		}
+	}
+	b.WriteString("\n")
+	for _, m := range rep.Models {
+		plain, ok := byName[strings.TrimSuffix(m.Model, descriptor.MirrorSuffix)]
+		if !strings.HasSuffix(m.Model, descriptor.MirrorSuffix) || !ok {
+			continue
+		}
+		gain, se := pairedGain(m.CV, plain.CV)
+		verdict := "does not measurably help"
+		if gain > 2*se {
+			verdict = "measurably helps"
+		}
+		fmt.Fprintf(b, "Mirror averaging (%s against %s): %+.2f ± %.2f points (mean ± standard error of the per-fold differences): it %s, at %s the cost per face.\n\n",
+			m.Model, plain.Model, 100*gain, 100*se, verdict, costRatio(m.MsPerFace, plain.MsPerFace))
+	}
+}
+
+func costRatio(a, b float64) string {
+	if a <= 0 || b <= 0 {
+		return "twice"
+	}
+	return fmt.Sprintf("%.1f×", a/b)
 }
 
 // pairedGain is the mean per-fold accuracy difference a − b and its

@@ -245,3 +245,40 @@ func TestPairedGain(t *testing.T) {
 		t.Errorf("one-fold gain: mean %v se %v judged significant", m, se)
 	}
 }
+
+func TestModelNotesJudgeMirrorAveraging(t *testing.T) {
+	cv := func(accs ...float64) CrossValidation {
+		var c CrossValidation
+		for i, a := range accs {
+			c.Folds = append(c.Folds, FoldResult{Fold: i, Accuracy: a})
+		}
+		return c
+	}
+	plain := ModelReport{Model: "dlib_resnet_v1", CV: cv(0.98, 0.97, 0.979, 0.976), MsPerFace: 10}
+	for _, tc := range []struct {
+		name    string
+		flip    CrossValidation
+		verdict string
+	}{
+		{"Helps", cv(0.99, 0.98, 0.99, 0.985), "it measurably helps"},
+		{"DoesNotHelp", cv(0.98, 0.97, 0.979, 1.006), "it does not measurably help"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := &Report{Models: []ModelReport{plain, {Model: "dlib_resnet_v1_flip", CV: tc.flip, MsPerFace: 20}}}
+			var b bytes.Buffer
+			writeModelNotes(&b, rep)
+			out := b.String()
+			for _, want := range []string{"- dlib_resnet_v1_flip: ", "mirror image", tc.verdict, "at 2.0× the cost"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("notes lack %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+	// Without the plain model beside it there is nothing to compare.
+	var b bytes.Buffer
+	writeModelNotes(&b, &Report{Models: []ModelReport{{Model: "dlib_resnet_v1_flip"}}})
+	if strings.Contains(b.String(), "Mirror averaging") {
+		t.Errorf("judged a mirrored model alone:\n%s", b.String())
+	}
+}
