@@ -82,6 +82,11 @@ type EngineConfig struct {
 	Detector   string `toml:"detector"`    // hog or cnn (env FACEKIT_DETECTOR)
 	Pool       int    `toml:"pool"`        // native instances, 0 = CPU count (env FACEKIT_POOL)
 	Descriptor string `toml:"descriptor"`  // descriptor model faces are described with (env FACEKIT_DESCRIPTOR)
+	// Calibration is a distance → FAR curve file measured on the operator's
+	// own population (facekit calibrate --out, facekit eval pairs
+	// --calibrate); empty uses the curve embedded for the descriptor model,
+	// measured on LFW (env FACEKIT_CALIBRATION).
+	Calibration string `toml:"calibration"`
 }
 
 // ServerConfig configures the HTTP server; zero values take the server's
@@ -195,6 +200,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	str("FACEKIT_SHAPE_MODEL", &cfg.Engine.ShapeModel)
 	str("FACEKIT_DETECTOR", &cfg.Engine.Detector)
 	str("FACEKIT_DESCRIPTOR", &cfg.Engine.Descriptor)
+	str("FACEKIT_CALIBRATION", &cfg.Engine.Calibration)
 	str("FACEKIT_REGISTRY", &cfg.Registry.Kind)
 	str("FACEKIT_REGISTRY_PATH", &cfg.Registry.Path)
 	str("FACEKIT_REGISTRY_URL", &cfg.Registry.URL)
@@ -247,6 +253,7 @@ func registerConfigFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: hog or cnn")
 	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU)")
 	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, "descriptor model: "+strings.Join(descriptor.Names(), ", ")+" (the library must hold faces of this model; see facekit reembed)")
+	fs.StringVar(&cfg.Engine.Calibration, "calibration", cfg.Engine.Calibration, "distance→FAR curve file measured on your own population (default: the model's embedded LFW curve)")
 	fs.Float64Var(&cfg.Server.QPS, "qps", cfg.Server.QPS, "default per-application request rate limit (0 = unlimited)")
 	fs.BoolVar(&cfg.Server.AllowPrivateURLs, "allow-private-urls", cfg.Server.AllowPrivateURLs, "let image_type=URL reach loopback and private networks")
 	fs.StringVar(&cfg.Registry.Kind, "registry", cfg.Registry.Kind, "registry-photo source: dir, sqlite, http or empty for none")

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/facekit/facekit/calibration"
 	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/attributes"
@@ -85,6 +86,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	if err != nil {
 		return err
 	}
+	curve, err := loadCalibration(cfg)
+	if err != nil {
+		return err
+	}
 	if err := checkLibraryModel(ctx, db, cfg); err != nil {
 		return err
 	}
@@ -144,6 +149,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		Attributes: attrs,
 		Liveness:   live,
 		Descriptor: desc,
+		Curve:      curve,
 		Logger:     log,
 		Dialects:   append([]server.Dialect{opsd}, dialects(cfg)...),
 	})
@@ -164,6 +170,32 @@ func openDescriptor(cfg Config, eng *engine.Engine) (descriptor.Describer, error
 		return nil, fmt.Errorf("descriptor: %w", err)
 	}
 	return d, nil
+}
+
+// loadCalibration reads the operator's own distance → FAR curve when one is
+// configured; nil lets the server take the curve embedded for its model.
+// A curve measured for another descriptor model is refused: its distances
+// mean something else.
+func loadCalibration(cfg Config) (*calibration.Curve, error) {
+	if cfg.Engine.Calibration == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(cfg.Engine.Calibration)
+	if err != nil {
+		return nil, fmt.Errorf("calibration: %w", err)
+	}
+	c, err := calibration.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("calibration %s: %w", cfg.Engine.Calibration, err)
+	}
+	model := cfg.Engine.Descriptor
+	if model == "" {
+		model = descriptor.Default
+	}
+	if c.Model != model {
+		return nil, fmt.Errorf("calibration %s is the curve of model %q, but faces are described with %q", cfg.Engine.Calibration, c.Model, model)
+	}
+	return c, nil
 }
 
 // humanModelsDir is where the TF.js models are: human-models under the
