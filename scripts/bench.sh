@@ -52,6 +52,9 @@ die() { log "$*"; exit 1; }
 [[ -f $resnet ]] || die "no $resnet (run make models)"
 [[ -f $shape ]] || die "no $shape (run make setup)"
 [[ -d $testdata/faces ]] || die "no test photos in $testdata/faces (set FACEKIT_TESTDATA)"
+# go test runs each package in its own directory: hand it absolute paths.
+models=$(cd "$models" && pwd)
+testdata=$(cd "$testdata" && pwd)
 
 tmp=$(mktemp -d)
 server_pid=
