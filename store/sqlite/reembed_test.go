@@ -24,7 +24,9 @@ func TestMigrateFrom0002(t *testing.T) {
 	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	for v, name := range map[int]string{1: "0001_library.sql", 2: "0002_face_token_box.sql"} {
+	// In order: 0002 alters a table 0001 creates.
+	for i, name := range []string{"0001_library.sql", "0002_face_token_box.sql"} {
+		v := i + 1
 		body, err := migrationFiles.ReadFile("migrations/" + name)
 		if err != nil {
 			t.Fatal(err)
