@@ -89,6 +89,15 @@ type EngineConfig struct {
 	Calibration string `toml:"calibration"`
 }
 
+// DescriptorModel is the descriptor model faces are described with: the
+// configured one, else the default dlib ResNet.
+func (c EngineConfig) DescriptorModel() string {
+	if c.Descriptor == "" {
+		return descriptor.Default
+	}
+	return c.Descriptor
+}
+
 // ServerConfig configures the HTTP server; zero values take the server's
 // defaults.
 type ServerConfig struct {

@@ -162,10 +162,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 // openDescriptor loads the configured descriptor model; nil for the
 // default, the dlib ResNet, which the engine computes in its Analyze pass.
 func openDescriptor(cfg Config, eng *engine.Engine) (descriptor.Describer, error) {
-	if cfg.Engine.Descriptor == "" || cfg.Engine.Descriptor == descriptor.Default {
+	if cfg.Engine.DescriptorModel() == descriptor.Default {
 		return nil, nil
 	}
-	d, err := descriptor.Open(cfg.Engine.Descriptor, descriptor.Env{Engine: eng, HumanModels: humanModelsDir(cfg)})
+	d, err := descriptor.Open(cfg.Engine.DescriptorModel(), descriptor.Env{Engine: eng, HumanModels: humanModelsDir(cfg)})
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
 	}
@@ -188,11 +188,7 @@ func loadCalibration(cfg Config) (*calibration.Curve, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calibration %s: %w", cfg.Engine.Calibration, err)
 	}
-	model := cfg.Engine.Descriptor
-	if model == "" {
-		model = descriptor.Default
-	}
-	if c.Model != model {
+	if model := cfg.Engine.DescriptorModel(); c.Model != model {
 		return nil, fmt.Errorf("calibration %s is the curve of model %q, but faces are described with %q", cfg.Engine.Calibration, c.Model, model)
 	}
 	return c, nil
@@ -206,10 +202,7 @@ func humanModelsDir(cfg Config) string { return filepath.Join(cfg.Engine.Models,
 // model than the configured one: their distances to the server's probes
 // would be meaningless.
 func checkLibraryModel(ctx context.Context, lib store.Reembedder, cfg Config) error {
-	want := cfg.Engine.Descriptor
-	if want == "" {
-		want = descriptor.Default
-	}
+	want := cfg.Engine.DescriptorModel()
 	counts, err := lib.ModelCounts(ctx, "")
 	if err != nil {
 		return err
@@ -236,10 +229,7 @@ func checkLibraryModel(ctx context.Context, lib store.Reembedder, cfg Config) er
 // reloads its index, but keeps describing probes with its own model, so
 // every search would be refused as a model mismatch).
 func libraryModelCheck(db *sqlite.DB, cfg Config) ops.Check {
-	want := cfg.Engine.Descriptor
-	if want == "" {
-		want = descriptor.Default
-	}
+	want := cfg.Engine.DescriptorModel()
 	return func(ctx context.Context) error {
 		models, err := db.Models(ctx)
 		if err != nil {
