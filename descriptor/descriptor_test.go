@@ -4,6 +4,7 @@ import (
 	"errors"
 	"image"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/facekit/facekit/engine"
@@ -149,6 +150,17 @@ func TestRegistry(t *testing.T) {
 		info, err := Lookup(n)
 		if err != nil || info.Dim <= 0 || info.Summary == "" {
 			t.Errorf("Lookup(%s) = %+v, %v", n, info, err)
+		}
+	}
+	// Callers load the native engine only for the models that say they
+	// need it (facekit reembed does): the ResNet and its mirrored variant.
+	for name, want := range map[string]bool{Default: true, Default + MirrorSuffix: true, "mobilefacenet": false, "faceres": false} {
+		info, err := Lookup(name)
+		if err != nil || info.NeedsEngine != want {
+			t.Errorf("Lookup(%s).NeedsEngine = %v (%v), want %v", name, info.NeedsEngine, err, want)
+		}
+		if _, err := Open(name, Env{HumanModels: t.TempDir()}); want && (err == nil || !strings.Contains(err.Error(), "needs an engine")) {
+			t.Errorf("Open(%s) without an engine: %v, want a missing-engine error", name, err)
 		}
 	}
 	if _, err := Open("nope", Env{}); !errors.Is(err, ErrUnknownModel) {

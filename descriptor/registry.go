@@ -27,7 +27,9 @@ type spec struct {
 	dim     int
 	metric  Metric
 	summary string
-	open    func(Env) (Describer, error)
+	// needsEngine marks models that run in the native engine (Env.Engine).
+	needsEngine bool
+	open        func(Env) (Describer, error)
 }
 
 // registry lists the models in the order Names reports them. It is
@@ -46,15 +48,16 @@ var registry = []spec{
 
 var resNetSpec = spec{
 	name: Default, dim: engine.DescriptorSize, metric: Euclidean,
-	summary: "dlib ResNet-29, 150×150 chip aligned from the 68 landmarks (default)",
-	open:    openResNet,
+	summary:     "dlib ResNet-29, 150×150 chip aligned from the 68 landmarks (default)",
+	needsEngine: true,
+	open:        openResNet,
 }
 
 // mirrorSpec registers the test-time-augmented variant of s (see
 // MirrorSuffix): twice the cost per face.
 func mirrorSpec(s spec) spec {
 	return spec{
-		name: s.name + MirrorSuffix, dim: s.dim, metric: s.metric,
+		name: s.name + MirrorSuffix, dim: s.dim, metric: s.metric, needsEngine: s.needsEngine,
 		summary: strings.TrimSuffix(s.summary, " (default)") + "; mean of the face's and its mirror image's descriptors",
 		open: func(env Env) (Describer, error) {
 			d, err := s.open(env)
@@ -102,6 +105,9 @@ type Info struct {
 	Dim     int    `json:"dim"`
 	Metric  Metric `json:"metric"`
 	Summary string `json:"summary"`
+	// NeedsEngine reports that Open needs Env.Engine: the model runs in the
+	// native engine (the dlib ResNet and its variants).
+	NeedsEngine bool `json:"needs_engine"`
 }
 
 // Lookup returns a registered model's description, or ErrUnknownModel.
@@ -112,7 +118,7 @@ func Lookup(name string) (Info, error) {
 		sort.Strings(known)
 		return Info{}, fmt.Errorf("%w: %q (known: %v)", ErrUnknownModel, name, known)
 	}
-	return Info{Name: s.name, Dim: s.dim, Metric: s.metric, Summary: s.summary}, nil
+	return Info{Name: s.name, Dim: s.dim, Metric: s.metric, Summary: s.summary, NeedsEngine: s.needsEngine}, nil
 }
 
 // Open loads the named model. Returns ErrUnknownModel for an unregistered

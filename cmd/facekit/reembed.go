@@ -73,9 +73,13 @@ func reembedLibrary(ctx context.Context, cfg Config, o reembedOptions, stdout, s
 			return fmt.Errorf("application %q: %w", o.opts.App, err)
 		}
 	}
+	info, err := descriptor.Lookup(o.to)
+	if err != nil {
+		return err
+	}
 	env := descriptor.Env{HumanModels: humanModelsDir(cfg)}
-	if o.to == descriptor.Default {
-		// Only the ResNet runs in the native engine.
+	if info.NeedsEngine {
+		// Load the native engine only for the models that run in it.
 		eng, err := openEngine(cfg)
 		if err != nil {
 			return err

@@ -104,6 +104,11 @@ func TestReembedCommand(t *testing.T) {
 		if code != 0 || !strings.Contains(stdout, "described in this run: 0") || !strings.Contains(stdout, "switched to dlib_resnet_v1: 3 faces") {
 			t.Errorf("reembed --delete-missing exit %d:\n%s", code, stdout)
 		}
+		// The mirrored ResNet runs in the native engine too.
+		code, stdout, stderr := runCLI(t, "reembed", "--data", data, "--models", models, "--to", descriptor.Default+descriptor.MirrorSuffix)
+		if code != 0 || !strings.Contains(stdout, "switched to dlib_resnet_v1_flip: 3 faces") {
+			t.Errorf("reembed --to dlib_resnet_v1_flip exit %d:\n%s\n%s", code, stdout, stderr)
+		}
 	})
 }
 
