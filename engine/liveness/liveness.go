@@ -13,10 +13,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/control"
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/engine/tfgraph"
 )
@@ -34,49 +34,17 @@ var ErrFaceOutside = errors.New("liveness: face outside the image")
 // ErrBadOutput means a net produced a malformed or non-finite output.
 var ErrBadOutput = errors.New("liveness: bad model output")
 
-// ErrUnknownLevel is returned by ParseLevel for anything but
-// NONE/LOW/NORMAL/HIGH.
-var ErrUnknownLevel = errors.New("liveness: unknown level")
-
-// Level is a liveness_control level.
-type Level int
+// Level is a liveness_control level: the control level shared with
+// quality control (engine/control), so both parse and print the same way.
+type Level = control.Level
 
 // The levels. LevelNone performs no check.
 const (
-	LevelNone Level = iota
-	LevelLow
-	LevelNormal
-	LevelHigh
+	LevelNone   = control.LevelNone
+	LevelLow    = control.LevelLow
+	LevelNormal = control.LevelNormal
+	LevelHigh   = control.LevelHigh
 )
-
-// ParseLevel parses Baidu's liveness_control values (case-insensitive);
-// the empty string is LevelNone, Baidu's default.
-func ParseLevel(s string) (Level, error) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "", "NONE":
-		return LevelNone, nil
-	case "LOW":
-		return LevelLow, nil
-	case "NORMAL":
-		return LevelNormal, nil
-	case "HIGH":
-		return LevelHigh, nil
-	}
-	return LevelNone, fmt.Errorf("%w: %q", ErrUnknownLevel, s)
-}
-
-// String returns the level's liveness_control spelling.
-func (l Level) String() string {
-	switch l {
-	case LevelLow:
-		return "LOW"
-	case LevelNormal:
-		return "NORMAL"
-	case LevelHigh:
-		return "HIGH"
-	}
-	return "NONE"
-}
 
 // Thresholds is Baidu's thresholds object: the face_liveness value below
 // which the given share of live faces is rejected (FRR), as calibrated on

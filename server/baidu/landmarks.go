@@ -2,9 +2,9 @@ package baidu
 
 import (
 	"github.com/facekit/facekit/engine"
-	"github.com/facekit/facekit/server/baidu/layout"
 	"github.com/facekit/facekit/quality/facegeom"
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/server/baidu/layout"
 )
 
 // addLandmarks fills the landmark fields face_field asks for, derived from

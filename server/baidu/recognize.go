@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/facekit/facekit/engine/attributes"
+	"github.com/facekit/facekit/engine/control"
 	"github.com/facekit/facekit/engine/liveness"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/quality/facegeom"
@@ -63,7 +64,7 @@ func (d *Dialect) score(distance float64) float64 {
 // level's FRR threshold; a face recalled by FACE_TOKEN cannot be scored and
 // fails (223120) rather than passing unchecked.
 func (d *Dialect) checkControls(ctl controls, f server.Face, det *server.Detection) error {
-	level, err := quality.ParseLevel(ctl.quality)
+	level, err := control.ParseLevel(ctl.quality)
 	if err != nil {
 		return errCode(CodeQualityFormat, err)
 	}
@@ -75,7 +76,7 @@ func (d *Dialect) checkControls(ctl controls, f server.Face, det *server.Detecti
 
 // checkLiveness applies liveness_control alone.
 func (d *Dialect) checkLiveness(ctl controls, f server.Face) error {
-	lv, err := liveness.ParseLevel(ctl.liveness)
+	lv, err := control.ParseLevel(ctl.liveness)
 	if err != nil {
 		return errCode(CodeLivenessFormat, err)
 	}
