@@ -46,19 +46,19 @@ const (
 	LevelHigh   = control.LevelHigh
 )
 
-// Thresholds is Baidu's thresholds object: the face_liveness value below
-// which the given share of live faces is rejected (FRR), as calibrated on
-// the NUAA training subjects (see docs/liveness.md for how the 1e-3 and
-// 1e-4 values, beyond what a few hundred live crops can show, are
-// extrapolated).
+// Thresholds are the face_liveness values below which the given share of
+// live faces is rejected (false rejection rate 1e-4, 1e-3, 1e-2), as
+// calibrated on the NUAA training subjects (see docs/liveness.md for how
+// the 1e-3 and 1e-4 values, beyond what a few hundred live crops can show,
+// are extrapolated).
 type Thresholds struct {
-	FRR1e4 float64 `json:"frr_1e-4"`
-	FRR1e3 float64 `json:"frr_1e-3"`
-	FRR1e2 float64 `json:"frr_1e-2"`
+	FRR1e4 float64
+	FRR1e3 float64
+	FRR1e2 float64
 }
 
-// CalibratedThresholds returns the thresholds object to send with every
-// face_liveness.
+// CalibratedThresholds returns the calibrated thresholds, the ones Check
+// applies and an API reports next to a face_liveness score.
 func CalibratedThresholds() Thresholds { return calibratedThresholds }
 
 // Threshold returns the score a face must reach at level l: LOW uses

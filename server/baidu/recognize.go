@@ -141,9 +141,9 @@ type detectFace struct {
 	Expression      *facegeom.Expression `json:"expression,omitempty"`
 	FaceShape       *facegeom.FaceShape  `json:"face_shape,omitempty"`
 	Age             *float64             `json:"age,omitempty"`
-	Gender          *attributes.Gender   `json:"gender,omitempty"`
-	Emotion         *attributes.Emotion  `json:"emotion,omitempty"`
-	Glasses         *attributes.Glasses  `json:"glasses,omitempty"`
+	Gender          *typedProbability    `json:"gender,omitempty"`
+	Emotion         *typedProbability    `json:"emotion,omitempty"`
+	Glasses         *typedProbability    `json:"glasses,omitempty"`
 	// Liveness is only in faceverify's face_list.
 	Liveness *faceLiveness `json:"liveness,omitempty"`
 }
@@ -157,18 +157,14 @@ type faceLiveness struct {
 
 // faceQuality is detect's quality field, on Baidu's scales.
 type faceQuality struct {
-	Occlusion    quality.Occlusion `json:"occlusion"`
-	Blur         float64           `json:"blur"`
-	Illumination float64           `json:"illumination"`
-	Completeness int               `json:"completeness"`
+	Occlusion    occlusion `json:"occlusion"`
+	Blur         float64   `json:"blur"`
+	Illumination float64   `json:"illumination"`
+	Completeness int       `json:"completeness"`
 }
 
 func qualityOf(r quality.Report) *faceQuality {
-	o := r.Occlusion
-	for _, v := range []*float64{&o.LeftEye, &o.RightEye, &o.Nose, &o.Mouth, &o.LeftCheek, &o.RightCheek, &o.ChinContour} {
-		*v = round4(*v)
-	}
-	return &faceQuality{Occlusion: o, Blur: round4(r.Blur), Illumination: math.Round(r.Illumination), Completeness: r.Completeness}
+	return &faceQuality{Occlusion: occlusionOf(r.Occlusion), Blur: round4(r.Blur), Illumination: math.Round(r.Illumination), Completeness: r.Completeness}
 }
 
 type point struct {
@@ -281,19 +277,13 @@ func addAttributes(out *detectFace, f server.Face, fields map[string]bool) {
 		out.Age = &age
 	}
 	if fields["gender"] && a.Gender != nil {
-		g := *a.Gender
-		g.Probability = round4(g.Probability)
-		out.Gender = &g
+		out.Gender = genderOf(*a.Gender)
 	}
 	if fields["emotion"] && a.Emotion != nil {
-		e := *a.Emotion
-		e.Probability = round4(e.Probability)
-		out.Emotion = &e
+		out.Emotion = emotionOf(*a.Emotion)
 	}
 	if fields["glasses"] && a.Glasses != nil {
-		g := *a.Glasses
-		g.Probability = round4(g.Probability)
-		out.Glasses = &g
+		out.Glasses = glassesOf(*a.Glasses)
 	}
 }
 
@@ -492,9 +482,9 @@ func (d *Dialect) match(ctx context.Context, app store.App, req request) (any, e
 // ---- faceverify (image liveness) ----
 
 type faceverifyResult struct {
-	FaceLiveness float64             `json:"face_liveness"`
-	Thresholds   liveness.Thresholds `json:"thresholds"`
-	FaceList     []detectFace        `json:"face_list"`
+	FaceLiveness float64            `json:"face_liveness"`
+	Thresholds   livenessThresholds `json:"thresholds"`
+	FaceList     []detectFace       `json:"face_list"`
 }
 
 // faceverify scores the liveness of 1, 3 or 8 photos of one person (the
@@ -527,7 +517,7 @@ func (d *Dialect) faceverify(ctx context.Context, app store.App, req request) (a
 	if !d.core.HasLiveness() {
 		return nil, fmt.Errorf("%w: image liveness needs the liveness models", server.ErrNotAvailable)
 	}
-	res := faceverifyResult{Thresholds: d.core.LivenessThresholds(), FaceList: make([]detectFace, len(srcs))}
+	res := faceverifyResult{Thresholds: thresholdsOf(d.core.LivenessThresholds()), FaceList: make([]detectFace, len(srcs))}
 	scored := false
 	for i, src := range srcs {
 		det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{
