@@ -5,54 +5,21 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/facekit/facekit/engine/control"
 )
 
-// Level is a quality_control level.
-type Level int
+// Level is a quality_control level: the control level shared with
+// liveness (engine/control), so both parse and print the same way.
+type Level = control.Level
 
 // The control levels, from no checks to the strictest.
 const (
-	LevelNone Level = iota
-	LevelLow
-	LevelNormal
-	LevelHigh
+	LevelNone   = control.LevelNone
+	LevelLow    = control.LevelLow
+	LevelNormal = control.LevelNormal
+	LevelHigh   = control.LevelHigh
 )
-
-// ErrUnknownLevel is returned by ParseLevel for anything but NONE, LOW,
-// NORMAL or HIGH.
-var ErrUnknownLevel = errors.New("quality: unknown control level")
-
-// ParseLevel reads a level name as the vendor APIs spell it (NONE, LOW,
-// NORMAL, HIGH; case-insensitive). The empty string is NONE, the APIs'
-// default.
-func ParseLevel(s string) (Level, error) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "", "NONE":
-		return LevelNone, nil
-	case "LOW":
-		return LevelLow, nil
-	case "NORMAL":
-		return LevelNormal, nil
-	case "HIGH":
-		return LevelHigh, nil
-	}
-	return LevelNone, fmt.Errorf("%w: %q", ErrUnknownLevel, s)
-}
-
-// String returns the level's API name.
-func (l Level) String() string {
-	switch l {
-	case LevelNone:
-		return "NONE"
-	case LevelLow:
-		return "LOW"
-	case LevelNormal:
-		return "NORMAL"
-	case LevelHigh:
-		return "HIGH"
-	}
-	return fmt.Sprintf("Level(%d)", int(l))
-}
 
 // Errors reported by Check, one per criterion. The Baidu codes are the
 // server's business (server/baidu owns the table); this is the
@@ -163,7 +130,7 @@ func (e *CheckError) Unwrap() []error { return e.Failures }
 
 // Check applies a control level to a report. It returns nil when the face
 // passes (LevelNone always passes) and a *CheckError otherwise; an unknown
-// level is ErrUnknownLevel. The failures come in a fixed order: the face
+// level is control.ErrUnknownLevel. The failures come in a fixed order: the face
 // as a whole first (incomplete, too small, turned away), because they make
 // every other measurement less reliable, then blur, illumination and the
 // occlusion regions in the order of the Occlusion fields.
@@ -173,7 +140,7 @@ func Check(r Report, level Level) error {
 	}
 	t, ok := LevelThresholds(level)
 	if !ok {
-		return fmt.Errorf("%w: %d", ErrUnknownLevel, int(level))
+		return fmt.Errorf("quality: %w: %d", control.ErrUnknownLevel, int(level))
 	}
 	return t.Check(r, level)
 }

@@ -6,34 +6,9 @@ import (
 	"testing"
 
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/control"
 	"github.com/facekit/facekit/quality/internal/qtest"
 )
-
-func TestParseLevel(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Level
-		err  error
-	}{
-		{"", LevelNone, nil},
-		{"NONE", LevelNone, nil},
-		{"low", LevelLow, nil},
-		{" Normal ", LevelNormal, nil},
-		{"HIGH", LevelHigh, nil},
-		{"HIGHEST", LevelNone, ErrUnknownLevel},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseLevel(tt.in)
-			if got != tt.want || !errors.Is(err, tt.err) {
-				t.Fatalf("ParseLevel(%q) = %v, %v; want %v, %v", tt.in, got, err, tt.want, tt.err)
-			}
-			if err == nil && got.String() != map[Level]string{LevelNone: "NONE", LevelLow: "LOW", LevelNormal: "NORMAL", LevelHigh: "HIGH"}[got] {
-				t.Fatalf("String() = %q", got.String())
-			}
-		})
-	}
-}
 
 // goodReport passes every level.
 func goodReport() Report {
@@ -96,7 +71,7 @@ func TestCheckEachCriterion(t *testing.T) {
 		})
 	}
 	t.Run("UnknownLevel", func(t *testing.T) {
-		if err := Check(goodReport(), Level(9)); !errors.Is(err, ErrUnknownLevel) {
+		if err := Check(goodReport(), Level(9)); !errors.Is(err, control.ErrUnknownLevel) {
 			t.Fatalf("got %v", err)
 		}
 	})

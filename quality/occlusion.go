@@ -9,13 +9,13 @@ import "math"
 // 117–289, i.e. on the image's left half. So LeftEye is the person's right
 // eye (iBUG landmarks 36–41) and LeftCheek the cheek on the image's left.
 type Occlusion struct {
-	LeftEye     float64 `json:"left_eye"`
-	RightEye    float64 `json:"right_eye"`
-	Nose        float64 `json:"nose"`
-	Mouth       float64 `json:"mouth"`
-	LeftCheek   float64 `json:"left_cheek"`
-	RightCheek  float64 `json:"right_cheek"`
-	ChinContour float64 `json:"chin_contour"`
+	LeftEye     float64
+	RightEye    float64
+	Nose        float64
+	Mouth       float64
+	LeftCheek   float64
+	RightCheek  float64
+	ChinContour float64
 }
 
 // occlusionEvidence holds the raw measurements behind each region's score,
@@ -47,7 +47,8 @@ const (
 	numRegions
 )
 
-// regionNames are Baidu's field names, in region order.
+// regionNames label the regions in the docs tables and test logs, in
+// region order.
 var regionNames = [numRegions]string{"left_eye", "right_eye", "nose", "mouth", "left_cheek", "right_cheek", "chin_contour"}
 
 // Non-skin share that clean, unoccluded regions show anyway (nostrils,

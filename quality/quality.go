@@ -25,19 +25,19 @@ var (
 // Report is the quality of one face, with Baidu's scales.
 type Report struct {
 	// Blur is 0 (sharp) … 1 (blurred).
-	Blur float64 `json:"blur"`
+	Blur float64
 	// Illumination is the mean BT.601 luma of the face region, 0–255.
-	Illumination float64 `json:"illumination"`
+	Illumination float64
 	// Completeness is 1 when the face box and all landmarks lie inside the
 	// image, else 0.
-	Completeness int `json:"completeness"`
+	Completeness int
 	// Occlusion is the covered share of each face part.
-	Occlusion Occlusion `json:"occlusion"`
+	Occlusion Occlusion
 	// FaceWidth and FaceHeight are the detector box's size in pixels.
-	FaceWidth  int `json:"face_width"`
-	FaceHeight int `json:"face_height"`
+	FaceWidth  int
+	FaceHeight int
 	// Pose is the head pose from the engine, in degrees.
-	Pose engine.Pose `json:"pose"`
+	Pose engine.Pose
 }
 
 // FaceSize is the smaller side of the face box, the figure the size

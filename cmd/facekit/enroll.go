@@ -19,6 +19,7 @@ import (
 
 	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/control"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
@@ -134,7 +135,7 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 	if !store.ValidID(opts.group) {
 		return fmt.Errorf("group %q: %w", opts.group, store.ErrInvalidID)
 	}
-	if opts.quality, err = quality.ParseLevel(*level); err != nil {
+	if opts.quality, err = control.ParseLevel(*level); err != nil {
 		return err
 	}
 	opts.photos = fs.Arg(0)

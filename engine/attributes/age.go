@@ -55,7 +55,7 @@ func (a *Analyzer) estimateGender(img image.Image, lm []image.Point, fr faceresO
 	}
 	pf := (clamp01(float64(out[0][0])) + 1 - fr.male) / 2
 	if pf >= 0.5 {
-		return Gender{"female", pf}, nil
+		return Gender{Female: true, Probability: pf}, nil
 	}
-	return Gender{"male", 1 - pf}, nil
+	return Gender{Female: false, Probability: 1 - pf}, nil
 }

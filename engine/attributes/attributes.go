@@ -49,7 +49,7 @@ var fieldNames = map[string]Fields{
 	"age": FieldAge, "gender": FieldGender, "emotion": FieldEmotion, "glasses": FieldGlasses,
 }
 
-// ParseFields turns field names (Baidu's face_field spelling: age, gender,
+// ParseFields turns field names (age, gender,
 // emotion, glasses) into Fields. Names this package does not compute are
 // returned in other so that the caller can hand them to whoever does
 // (expression, eye_status, quality, ...); it never fails on them.
@@ -68,37 +68,65 @@ func ParseFields(names []string) (f Fields, other []string) {
 	return f, other
 }
 
-// Gender is Baidu's gender field.
+// Gender is the estimated gender of a face.
 type Gender struct {
-	// Type is "male" or "female".
-	Type string `json:"type"`
-	// Probability is the fused model's probability of Type, 0.5..1.
-	Probability float64 `json:"probability"`
+	// Female is the fused models' call: true when the face is more likely
+	// female than male.
+	Female bool
+	// Probability is the fused models' probability of that call, 0.5..1.
+	Probability float64
 }
 
-// Emotion is Baidu's emotion field. Type is one of the seven FER-2013
-// classes (angry, disgust, fear, happy, sad, surprise, neutral); Baidu's
-// pouty and grimace are never returned because no model here has them.
+// Emotion is the most probable facial expression.
 type Emotion struct {
-	Type        string  `json:"type"`
-	Probability float64 `json:"probability"`
+	// Label is one of EmotionLabels, the seven FER-2013 classes the model
+	// was trained on.
+	Label string
+	// Probability is the model's softmax output for Label.
+	Probability float64
 }
 
-// Glasses is Baidu's glasses field: Type is none, common or sun;
-// Probability is the detector's calibrated probability of Type.
+// GlassesKind is what a face wears over its eyes.
+type GlassesKind int
+
+// The kinds DetectGlasses tells apart.
+const (
+	// NoGlasses: no frame and no dark lenses.
+	NoGlasses GlassesKind = iota
+	// ClearGlasses: a visible frame with see-through lenses.
+	ClearGlasses
+	// Sunglasses: dark lenses hiding the eyes.
+	Sunglasses
+)
+
+// String names the kind ("none", "clear", "sun").
+func (k GlassesKind) String() string {
+	switch k {
+	case NoGlasses:
+		return "none"
+	case ClearGlasses:
+		return "clear"
+	case Sunglasses:
+		return "sun"
+	}
+	return fmt.Sprintf("GlassesKind(%d)", int(k))
+}
+
+// Glasses is the glasses detector's answer: the most probable kind and the
+// detector's calibrated probability of it.
 type Glasses struct {
-	Type        string  `json:"type"`
-	Probability float64 `json:"probability"`
+	Kind        GlassesKind
+	Probability float64
 }
 
 // Attributes holds the requested fields; a field that was not requested is
-// nil and omitted from JSON.
+// nil.
 type Attributes struct {
 	// Age is the estimated age in years.
-	Age     *float64 `json:"age,omitempty"`
-	Gender  *Gender  `json:"gender,omitempty"`
-	Emotion *Emotion `json:"emotion,omitempty"`
-	Glasses *Glasses `json:"glasses,omitempty"`
+	Age     *float64
+	Gender  *Gender
+	Emotion *Emotion
+	Glasses *Glasses
 }
 
 // Analyzer computes attributes. It is safe for concurrent use: the models
@@ -223,7 +251,7 @@ func (a *Analyzer) estimateEmotion(img image.Image, lm []image.Point) (Emotion, 
 			best = i
 		}
 	}
-	return Emotion{Type: EmotionLabels[best], Probability: clamp01(float64(p[best]))}, nil
+	return Emotion{Label: EmotionLabels[best], Probability: clamp01(float64(p[best]))}, nil
 }
 
 func clamp01(x float64) float64 { return max(0, min(1, x)) }

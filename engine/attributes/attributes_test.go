@@ -113,13 +113,13 @@ func TestFieldsWellFormed(t *testing.T) {
 			if *got.Age < 0 || *got.Age > 100 {
 				t.Errorf("age %v", *got.Age)
 			}
-			if g := got.Gender; (g.Type != "male" && g.Type != "female") || g.Probability < 0.5 || g.Probability > 1 {
+			if g := got.Gender; g.Probability < 0.5 || g.Probability > 1 {
 				t.Errorf("gender %+v", g)
 			}
-			if e := got.Emotion; !slices.Contains(EmotionLabels[:], e.Type) || e.Probability <= 0 || e.Probability > 1 {
+			if e := got.Emotion; !slices.Contains(EmotionLabels[:], e.Label) || e.Probability <= 0 || e.Probability > 1 {
 				t.Errorf("emotion %+v", e)
 			}
-			if g := got.Glasses; !slices.Contains([]string{"none", "common", "sun"}, g.Type) || g.Probability < 1.0/3 || g.Probability > 1 {
+			if g := got.Glasses; (g.Kind != NoGlasses && g.Kind != ClearGlasses && g.Kind != Sunglasses) || g.Probability < 1.0/3 || g.Probability > 1 {
 				t.Errorf("glasses %+v", g)
 			}
 		})
@@ -144,7 +144,7 @@ func TestGenderFemaleOnTestPhotos(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Gender.Type == "female" {
+		if got.Gender.Female {
 			female++
 		} else {
 			t.Logf("%s: %+v", p.name, *got.Gender)
@@ -173,7 +173,7 @@ func TestEmotionHappyOnClearSmiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Emotion.Type == "happy" {
+		if got.Emotion.Label == "happy" {
 			happy++
 		} else {
 			t.Logf("%s: %+v", n, *got.Emotion)
@@ -185,7 +185,7 @@ func TestEmotionHappyOnClearSmiles(t *testing.T) {
 }
 
 // TestGlassesOnDoctoredPhotos checks the detector on the held-out
-// (odd-numbered) photos: drawn thick frames must read common, dark lenses
+// (odd-numbered) photos: drawn thick frames must read clear, dark lenses
 // sun, and the untouched photos mostly none. Measured when fitted: 14/14
 // for each thick style and for lenses, 13/14 originals none; the bars
 // leave room for one or two borderline photos.
@@ -204,7 +204,7 @@ func TestGlassesOnDoctoredPhotos(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			count[what+"/"+g.Type]++
+			count[what+"/"+g.Kind.String()]++
 		}
 		check("original", p.img)
 		check("black", drawGlasses(p.img, lm, frameStyles[0], false))
@@ -216,8 +216,8 @@ func TestGlassesOnDoctoredPhotos(t *testing.T) {
 		min float64
 	}{
 		{"original/none", 0.75},
-		{"black/common", 0.85},
-		{"red/common", 0.85},
+		{"black/clear", 0.85},
+		{"red/clear", 0.85},
 		{"lenses/sun", 0.9},
 	}
 	for _, tt := range tests {
@@ -239,8 +239,8 @@ func TestGlassesOnRealGlasses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if g.Type != "common" {
-			t.Fatalf("eunwoo.jpg: %+v, want common", g)
+		if g.Kind != ClearGlasses {
+			t.Fatalf("eunwoo.jpg: %+v, want clear", g)
 		}
 		return
 	}

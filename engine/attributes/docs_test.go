@@ -27,7 +27,7 @@ var clearSmiles = []string{"bona.jpg", "chaeyeon.jpg", "luda2.jpg", "sejeong.jpg
 // original (negative), one copy per frame style and one with dark lenses.
 type glassesSample struct {
 	photo int
-	kind  string // none, common, sun
+	kind  string // GlassesKind names: none, clear, sun
 	f     glassesFeatures
 }
 
@@ -40,7 +40,7 @@ func glassesSet(tb testing.TB, ps []photoFace) []glassesSample {
 		lm := p.face.Landmarks
 		out = append(out, glassesSample{i, "none", measureGlasses(p.img, lm)})
 		for _, st := range frameStyles {
-			out = append(out, glassesSample{i, "common", measureGlasses(drawGlasses(p.img, lm, st, false), lm)})
+			out = append(out, glassesSample{i, "clear", measureGlasses(drawGlasses(p.img, lm, st, false), lm)})
 		}
 		out = append(out, glassesSample{i, "sun", measureGlasses(drawGlasses(p.img, lm, frameStyles[i%len(frameStyles)], true), lm)})
 	}
@@ -48,7 +48,7 @@ func glassesSet(tb testing.TB, ps []photoFace) []glassesSample {
 }
 
 // fitGlasses fits the sun model (sun vs everything else) and the frame
-// model (common vs none) on the samples of photos for which train is true.
+// model (clear vs none) on the samples of photos for which train is true.
 func fitGlasses(set []glassesSample, train func(int) bool) (sun, frame [3]float64) {
 	var xs, xf [][2]float64
 	var ys, yf []float64
@@ -60,7 +60,7 @@ func fitGlasses(set []glassesSample, train func(int) bool) (sun, frame [3]float6
 		ys = append(ys, b2f(s.kind == "sun"))
 		if s.kind != "sun" {
 			xf = append(xf, [2]float64{s.f.Bridge, s.f.Rim})
-			yf = append(yf, b2f(s.kind == "common"))
+			yf = append(yf, b2f(s.kind == "clear"))
 		}
 	}
 	return fit2(xs, ys), fit2(xf, yf)
@@ -138,7 +138,7 @@ func TestWriteDocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		pf := at.Gender.Probability
-		if at.Gender.Type == "male" {
+		if !at.Gender.Female {
 			pf = 1 - pf
 		}
 		rows = append(rows, row{p.name, float64(ssr[0][0]), fr.age, *at.Age, float64(gn[0][0]), 1 - fr.male, pf, *at.Emotion, glassesOf(p.img, lm)})
@@ -200,7 +200,7 @@ func TestWriteDocs(t *testing.T) {
 	hap := 0
 	for _, r := range rows {
 		for _, n := range clearSmiles {
-			if r.name == n && r.emo.Type == "happy" {
+			if r.name == n && r.emo.Label == "happy" {
 				hap++
 			}
 		}
@@ -214,7 +214,8 @@ func TestWriteDocs(t *testing.T) {
 	w("  both small.\n- `Bridge`: the strongest single row of vertical gradient across the nose bridge between the eyes;\n")
 	w("  `Rim`: the same in the band below each eye. A frame is a straight bar; skin spreads its edges over rows.\n\n")
 	w("P(sun) = σ(%.2f %+.2f·ln Dark %+.2f·ln EyeStd); P(frame) = σ(%.2f %+.2f·Bridge %+.2f·Rim);\n", sunW[0], sunW[1], sunW[2], frameW[0], frameW[1], frameW[2])
-	w("P(common) = (1 − P(sun))·P(frame), P(none) = the rest; `type` is the most probable, `probability` its value.\n\n")
+	w("P(clear) = (1 − P(sun))·P(frame), P(none) = the rest; `Kind` is the most probable, `Probability` its value (the Baidu dialect sends\n")
+	w("clear glasses as `common`).\n\n")
 	w("Calibration data (classes weighted to equal mass, so probabilities assume even prior odds): every photo without glasses, plus copies with frames drawn from its landmarks in 4 styles\n")
 	w("(black 5%%, brown 4%%, thin metal 2%%, red 3.5%% of the eye distance thick: two elliptic rims, a bridge, temples)\n")
 	w("and one with 90%%-opaque dark lenses. Weights fitted by logistic regression on the even-numbered photos;\n")
@@ -231,14 +232,14 @@ func TestWriteDocs(t *testing.T) {
 			sunPos = append(sunPos, ps)
 		} else {
 			sunNeg = append(sunNeg, ps)
-			if s.kind == "common" {
+			if s.kind == "clear" {
 				frPos = append(frPos, pf)
 			} else {
 				frNeg = append(frNeg, pf)
 			}
 		}
 		total++
-		if glassesWith(s.f, sunW, frameW).Type == s.kind {
+		if glassesWith(s.f, sunW, frameW).Kind.String() == s.kind {
 			correct++
 		}
 	}
@@ -246,22 +247,22 @@ func TestWriteDocs(t *testing.T) {
 	w("| AUC sun vs not (%d vs %d) | %.3f |\n", len(sunPos), len(sunNeg), aucOf(sunPos, sunNeg))
 	w("| AUC frame vs none (%d vs %d) | %.3f |\n", len(frPos), len(frNeg), aucOf(frPos, frNeg))
 	w("| 3-way type correct | %d of %d |\n\n", correct, total)
-	w("Per style on the held-out photos (type returned):\n\n| copy | none | common | sun |\n|---|---|---|---|\n")
+	w("Per style on the held-out photos (type returned):\n\n| copy | none | clear | sun |\n|---|---|---|---|\n")
 	for k, name := range []string{"original", "black", "brown", "metal", "red", "dark lenses"} {
 		// set holds, per photo: the original, the four frame styles in
 		// order, then the dark lenses, so k indexes the copy.
 		cnt := map[string]int{}
 		for i := 0; i+6 <= len(set); i += 6 {
 			if !even(set[i].photo) {
-				cnt[glassesWith(set[i+k].f, sunW, frameW).Type]++
+				cnt[glassesWith(set[i+k].f, sunW, frameW).Kind.String()]++
 			}
 		}
-		w("| %s | %d | %d | %d |\n", name, cnt["none"], cnt["common"], cnt["sun"])
+		w("| %s | %d | %d | %d |\n", name, cnt["none"], cnt["clear"], cnt["sun"])
 	}
 	w("\nReal glasses in the test photos (not used for fitting):\n\n")
 	for _, r := range rows {
 		if realGlasses[r.name] {
-			w("- %s: %s (%.2f)\n", r.name, r.glasses.Type, r.glasses.Probability)
+			w("- %s: %s (%.2f)\n", r.name, r.glasses.Kind, r.glasses.Probability)
 		}
 	}
 	w("\nThe drawn lenses are uniform and the drawn frames crisp, so the held-out figures are an upper bound for real\n")
@@ -282,22 +283,22 @@ func TestWriteDocs(t *testing.T) {
 		}
 		gl := glassesOf(p.img, p.face.Landmarks)
 		at.Glasses = &gl
-		if at.Gender.Type == lfwGender[p.name] {
+		if genderName(at.Gender) == lfwGender[p.name] {
 			gAgree++
 		}
 		label := "none"
 		if lfwGlasses[p.name] {
-			label = "common"
+			label = "clear"
 		}
-		if at.Glasses.Type == label {
+		if at.Glasses.Kind.String() == label {
 			glAgree++
 		}
-		w("| %s | %s | %s %.2f | %.1f | %s %.2f (%s) |\n", p.name, lfwGender[p.name], at.Gender.Type, at.Gender.Probability, *at.Age, at.Glasses.Type, at.Glasses.Probability, label)
+		w("| %s | %s | %s %.2f | %.1f | %s %.2f (%s) |\n", p.name, lfwGender[p.name], genderName(at.Gender), at.Gender.Probability, *at.Age, at.Glasses.Kind, at.Glasses.Probability, label)
 	}
 	w("\nGender agrees on %d of %d, glasses type on %d of %d. The ages show the models' young-adult bias on\n", gAgree, len(lf), glAgree, len(lf))
 	w("older faces (these men were 45–75 in 2001–2004). The glasses detector's false alarms here are frowns and\n")
 	w("grimaces (the tennis players mid-shot): wrinkles across the nose bridge are the same straight horizontal edge\n")
-	w("as a frame's bridge. On real photos expect `common` on some frowning faces; treat its probability with that\n")
+	w("as a frame's bridge. On real photos expect `clear` on some frowning faces; treat its probability with that\n")
 	w("in mind.\n\n")
 
 	w("## Not provided\n\n")
@@ -310,7 +311,7 @@ func TestWriteDocs(t *testing.T) {
 
 	w("## Per photo\n\n| photo | age (SSR / faceres / returned) | P(female) net / faceres / returned | emotion | glasses |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
-		w("| %s | %.1f / %.1f / %.1f | %.2f / %.2f / %.2f | %s %.2f | %s %.2f |\n", r.name, r.ssr, r.frAge, r.age, r.gNet, r.gFr, r.gFused, r.emo.Type, r.emo.Probability, r.glasses.Type, r.glasses.Probability)
+		w("| %s | %.1f / %.1f / %.1f | %.2f / %.2f / %.2f | %s %.2f | %s %.2f |\n", r.name, r.ssr, r.frAge, r.age, r.gNet, r.gFr, r.gFused, r.emo.Label, r.emo.Probability, r.glasses.Kind, r.glasses.Probability)
 	}
 
 	root := testenv.RepoRoot(t)

@@ -157,9 +157,9 @@ func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 // from a bright face.
 func logFeature(v float64) float64 { return math.Log(math.Max(v, 1e-3)) }
 
-// glassesFrom turns the features into Baidu's glasses field:
-// P(sun) = σ(sun model on log Dark, log EyeStd); P(common) = (1 − P(sun))·σ(frame model);
-// P(none) = the rest. Type is the most probable of the three and
+// glassesFrom turns the features into the glasses answer:
+// P(sun) = σ(sun model on log Dark, log EyeStd); P(clear) = (1 − P(sun))·σ(frame model);
+// P(none) = the rest. Kind is the most probable of the three and
 // Probability its probability.
 func glassesFrom(f glassesFeatures) Glasses { return glassesWith(f, sunWeights, frameWeights) }
 
@@ -168,19 +168,19 @@ func glassesFrom(f glassesFeatures) Glasses { return glassesWith(f, sunWeights, 
 func glassesWith(f glassesFeatures, sunW, frameW [3]float64) Glasses {
 	pSun := sigmoid(sunW[0] + sunW[1]*logFeature(f.Dark) + sunW[2]*logFeature(f.EyeStd))
 	pFrame := sigmoid(frameW[0] + frameW[1]*f.Bridge + frameW[2]*f.Rim)
-	pCommon := (1 - pSun) * pFrame
+	pClear := (1 - pSun) * pFrame
 	pNone := (1 - pSun) * (1 - pFrame)
-	g := Glasses{"none", pNone}
-	if pCommon > g.Probability {
-		g = Glasses{"common", pCommon}
+	g := Glasses{NoGlasses, pNone}
+	if pClear > g.Probability {
+		g = Glasses{ClearGlasses, pClear}
 	}
 	if pSun > g.Probability {
-		g = Glasses{"sun", pSun}
+		g = Glasses{Sunglasses, pSun}
 	}
 	return g
 }
 
-// DetectGlasses reports whether the face wears glasses (none, common or
+// DetectGlasses reports whether the face wears glasses (none, clear or
 // sun) from the image evidence described above. lm are the face's 68
 // landmarks.
 func DetectGlasses(img *imageio.Image, lm []image.Point) (Glasses, error) {

@@ -119,3 +119,11 @@ func clone(img *imageio.Image) *imageio.Image {
 }
 
 func testenvModelDir(tb testing.TB) string { return testenv.ModelDir(tb) }
+
+// genderName spells a gender as the LFW attribute lists do.
+func genderName(g *Gender) string {
+	if g.Female {
+		return "female"
+	}
+	return "male"
+}

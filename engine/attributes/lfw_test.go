@@ -81,7 +81,7 @@ func TestGenderOnLabelledLFW(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Gender.Type == lfwGender[p.name] {
+		if genderName(got.Gender) == lfwGender[p.name] {
 			agree++
 		} else {
 			t.Logf("%s: %+v, labelled %s", p.name, *got.Gender, lfwGender[p.name])

@@ -13,10 +13,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/control"
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/engine/tfgraph"
 )
@@ -34,63 +34,31 @@ var ErrFaceOutside = errors.New("liveness: face outside the image")
 // ErrBadOutput means a net produced a malformed or non-finite output.
 var ErrBadOutput = errors.New("liveness: bad model output")
 
-// ErrUnknownLevel is returned by ParseLevel for anything but
-// NONE/LOW/NORMAL/HIGH.
-var ErrUnknownLevel = errors.New("liveness: unknown level")
-
-// Level is a liveness_control level.
-type Level int
+// Level is a liveness_control level: the control level shared with
+// quality control (engine/control), so both parse and print the same way.
+type Level = control.Level
 
 // The levels. LevelNone performs no check.
 const (
-	LevelNone Level = iota
-	LevelLow
-	LevelNormal
-	LevelHigh
+	LevelNone   = control.LevelNone
+	LevelLow    = control.LevelLow
+	LevelNormal = control.LevelNormal
+	LevelHigh   = control.LevelHigh
 )
 
-// ParseLevel parses Baidu's liveness_control values (case-insensitive);
-// the empty string is LevelNone, Baidu's default.
-func ParseLevel(s string) (Level, error) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "", "NONE":
-		return LevelNone, nil
-	case "LOW":
-		return LevelLow, nil
-	case "NORMAL":
-		return LevelNormal, nil
-	case "HIGH":
-		return LevelHigh, nil
-	}
-	return LevelNone, fmt.Errorf("%w: %q", ErrUnknownLevel, s)
-}
-
-// String returns the level's liveness_control spelling.
-func (l Level) String() string {
-	switch l {
-	case LevelLow:
-		return "LOW"
-	case LevelNormal:
-		return "NORMAL"
-	case LevelHigh:
-		return "HIGH"
-	}
-	return "NONE"
-}
-
-// Thresholds is Baidu's thresholds object: the face_liveness value below
-// which the given share of live faces is rejected (FRR), as calibrated on
-// the NUAA training subjects (see docs/liveness.md for how the 1e-3 and
-// 1e-4 values, beyond what a few hundred live crops can show, are
-// extrapolated).
+// Thresholds are the face_liveness values below which the given share of
+// live faces is rejected (false rejection rate 1e-4, 1e-3, 1e-2), as
+// calibrated on the NUAA training subjects (see docs/liveness.md for how
+// the 1e-3 and 1e-4 values, beyond what a few hundred live crops can show,
+// are extrapolated).
 type Thresholds struct {
-	FRR1e4 float64 `json:"frr_1e-4"`
-	FRR1e3 float64 `json:"frr_1e-3"`
-	FRR1e2 float64 `json:"frr_1e-2"`
+	FRR1e4 float64
+	FRR1e3 float64
+	FRR1e2 float64
 }
 
-// CalibratedThresholds returns the thresholds object to send with every
-// face_liveness.
+// CalibratedThresholds returns the calibrated thresholds, the ones Check
+// applies and an API reports next to a face_liveness score.
 func CalibratedThresholds() Thresholds { return calibratedThresholds }
 
 // Threshold returns the score a face must reach at level l: LOW uses

@@ -12,33 +12,6 @@ import (
 	"github.com/facekit/facekit/internal/testenv"
 )
 
-func TestParseLevel(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Level
-		err  error
-	}{
-		{"", LevelNone, nil},
-		{"NONE", LevelNone, nil},
-		{"low", LevelLow, nil},
-		{" NORMAL ", LevelNormal, nil},
-		{"HIGH", LevelHigh, nil},
-		{"MEDIUM", LevelNone, ErrUnknownLevel},
-	}
-	for _, tt := range tests {
-		name := "Valid" + tt.want.String()
-		if tt.err != nil {
-			name = "Unknown"
-		}
-		t.Run(name, func(t *testing.T) {
-			got, err := ParseLevel(tt.in)
-			if !errors.Is(err, tt.err) || got != tt.want {
-				t.Fatalf("ParseLevel(%q) = %v, %v; want %v, %v", tt.in, got, err, tt.want, tt.err)
-			}
-		})
-	}
-}
-
 func TestThresholdsOrdered(t *testing.T) {
 	th := CalibratedThresholds()
 	if !(0 < th.FRR1e4 && th.FRR1e4 <= th.FRR1e3 && th.FRR1e3 <= th.FRR1e2 && th.FRR1e2 < 1) {

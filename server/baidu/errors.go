@@ -297,7 +297,6 @@ var errorTable = []struct {
 
 	// Liveness control.
 	{liveness.ErrLivenessFailed, CodeLivenessFail},
-	{liveness.ErrUnknownLevel, CodeLivenessFormat},
 
 	// Registry photos (person/verify, mingjing/verify).
 	{registry.ErrInvalidIDNumber, CodeIDNumberFormatError},

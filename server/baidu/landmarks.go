@@ -2,13 +2,13 @@ package baidu
 
 import (
 	"github.com/facekit/facekit/engine"
-	"github.com/facekit/facekit/engine/layout"
 	"github.com/facekit/facekit/quality/facegeom"
+	"github.com/facekit/facekit/server/baidu/layout"
 	"github.com/facekit/facekit/service"
 )
 
 // addLandmarks fills the landmark fields face_field asks for, derived from
-// dlib's 68 points by engine/layout. As the API documents, "landmark" asks
+// dlib's 68 points by server/baidu/layout. As the API documents, "landmark" asks
 // for both the 4-point and the 72-point layout and "landmark150" for the
 // 150 named points, which Baidu returns as an object keyed by point name.
 // Faces without landmarks (recalled by token) get none.

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/facekit/facekit/engine/attributes"
+	"github.com/facekit/facekit/engine/control"
 	"github.com/facekit/facekit/engine/liveness"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/quality/facegeom"
@@ -63,7 +64,7 @@ func (d *Dialect) score(distance float64) float64 {
 // level's FRR threshold; a face recalled by FACE_TOKEN cannot be scored and
 // fails (223120) rather than passing unchecked.
 func (d *Dialect) checkControls(ctl controls, f service.Face, det *service.Detection) error {
-	level, err := quality.ParseLevel(ctl.quality)
+	level, err := control.ParseLevel(ctl.quality)
 	if err != nil {
 		return errCode(CodeQualityFormat, err)
 	}
@@ -75,7 +76,7 @@ func (d *Dialect) checkControls(ctl controls, f service.Face, det *service.Detec
 
 // checkLiveness applies liveness_control alone.
 func (d *Dialect) checkLiveness(ctl controls, f service.Face) error {
-	lv, err := liveness.ParseLevel(ctl.liveness)
+	lv, err := control.ParseLevel(ctl.liveness)
 	if err != nil {
 		return errCode(CodeLivenessFormat, err)
 	}
@@ -140,9 +141,9 @@ type detectFace struct {
 	Expression      *facegeom.Expression `json:"expression,omitempty"`
 	FaceShape       *facegeom.FaceShape  `json:"face_shape,omitempty"`
 	Age             *float64             `json:"age,omitempty"`
-	Gender          *attributes.Gender   `json:"gender,omitempty"`
-	Emotion         *attributes.Emotion  `json:"emotion,omitempty"`
-	Glasses         *attributes.Glasses  `json:"glasses,omitempty"`
+	Gender          *typedProbability    `json:"gender,omitempty"`
+	Emotion         *typedProbability    `json:"emotion,omitempty"`
+	Glasses         *typedProbability    `json:"glasses,omitempty"`
 	// Liveness is only in faceverify's face_list.
 	Liveness *faceLiveness `json:"liveness,omitempty"`
 }
@@ -156,18 +157,14 @@ type faceLiveness struct {
 
 // faceQuality is detect's quality field, on Baidu's scales.
 type faceQuality struct {
-	Occlusion    quality.Occlusion `json:"occlusion"`
-	Blur         float64           `json:"blur"`
-	Illumination float64           `json:"illumination"`
-	Completeness int               `json:"completeness"`
+	Occlusion    occlusion `json:"occlusion"`
+	Blur         float64   `json:"blur"`
+	Illumination float64   `json:"illumination"`
+	Completeness int       `json:"completeness"`
 }
 
 func qualityOf(r quality.Report) *faceQuality {
-	o := r.Occlusion
-	for _, v := range []*float64{&o.LeftEye, &o.RightEye, &o.Nose, &o.Mouth, &o.LeftCheek, &o.RightCheek, &o.ChinContour} {
-		*v = round4(*v)
-	}
-	return &faceQuality{Occlusion: o, Blur: round4(r.Blur), Illumination: math.Round(r.Illumination), Completeness: r.Completeness}
+	return &faceQuality{Occlusion: occlusionOf(r.Occlusion), Blur: round4(r.Blur), Illumination: math.Round(r.Illumination), Completeness: r.Completeness}
 }
 
 type point struct {
@@ -280,19 +277,13 @@ func addAttributes(out *detectFace, f service.Face, fields map[string]bool) {
 		out.Age = &age
 	}
 	if fields["gender"] && a.Gender != nil {
-		g := *a.Gender
-		g.Probability = round4(g.Probability)
-		out.Gender = &g
+		out.Gender = genderOf(*a.Gender)
 	}
 	if fields["emotion"] && a.Emotion != nil {
-		e := *a.Emotion
-		e.Probability = round4(e.Probability)
-		out.Emotion = &e
+		out.Emotion = emotionOf(*a.Emotion)
 	}
 	if fields["glasses"] && a.Glasses != nil {
-		g := *a.Glasses
-		g.Probability = round4(g.Probability)
-		out.Glasses = &g
+		out.Glasses = glassesOf(*a.Glasses)
 	}
 }
 
@@ -491,9 +482,9 @@ func (d *Dialect) match(ctx context.Context, app store.App, req request) (any, e
 // ---- faceverify (image liveness) ----
 
 type faceverifyResult struct {
-	FaceLiveness float64             `json:"face_liveness"`
-	Thresholds   liveness.Thresholds `json:"thresholds"`
-	FaceList     []detectFace        `json:"face_list"`
+	FaceLiveness float64            `json:"face_liveness"`
+	Thresholds   livenessThresholds `json:"thresholds"`
+	FaceList     []detectFace       `json:"face_list"`
 }
 
 // faceverify scores the liveness of 1, 3 or 8 photos of one person (the
@@ -526,7 +517,7 @@ func (d *Dialect) faceverify(ctx context.Context, app store.App, req request) (a
 	if !d.core.HasLiveness() {
 		return nil, fmt.Errorf("%w: image liveness needs the liveness models", service.ErrNotAvailable)
 	}
-	res := faceverifyResult{Thresholds: d.core.LivenessThresholds(), FaceList: make([]detectFace, len(srcs))}
+	res := faceverifyResult{Thresholds: thresholdsOf(d.core.LivenessThresholds()), FaceList: make([]detectFace, len(srcs))}
 	scored := false
 	for i, src := range srcs {
 		det, err := d.core.DetectFaces(ctx, app.ID, src, service.DetectOptions{

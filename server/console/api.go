@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/quality/facegeom"
@@ -64,7 +65,7 @@ type detectedFace struct {
 	Quality     faceQuality `json:"quality"`
 	// Report is the quality package's measurement (blur, illumination,
 	// completeness, occlusion per region); nil when it cannot be measured.
-	Report *quality.Report `json:"quality_report,omitempty"`
+	Report *qualityReport `json:"quality_report,omitempty"`
 	// Level is the strictest quality_control level the face passes
 	// (NONE when it fails LOW); Failures say what the next level refused.
 	Level    string   `json:"quality_level,omitempty"`
@@ -72,6 +73,36 @@ type detectedFace struct {
 	// Attributes are the landmark-geometry attributes (eye openness,
 	// expression, face shape).
 	Attributes *facegeom.Attributes `json:"attributes,omitempty"`
+}
+
+// qualityReport is quality.Report as the console's JavaScript reads it
+// (snake_case keys; app.js lists the occlusion regions by key). The quality
+// package returns plain values, so the JSON shape is spelt here.
+type qualityReport struct {
+	Blur         float64 `json:"blur"`
+	Illumination float64 `json:"illumination"`
+	Completeness int     `json:"completeness"`
+	Occlusion    struct {
+		LeftEye     float64 `json:"left_eye"`
+		RightEye    float64 `json:"right_eye"`
+		Nose        float64 `json:"nose"`
+		Mouth       float64 `json:"mouth"`
+		LeftCheek   float64 `json:"left_cheek"`
+		RightCheek  float64 `json:"right_cheek"`
+		ChinContour float64 `json:"chin_contour"`
+	} `json:"occlusion"`
+	FaceWidth  int         `json:"face_width"`
+	FaceHeight int         `json:"face_height"`
+	Pose       engine.Pose `json:"pose"`
+}
+
+func reportOf(r quality.Report) *qualityReport {
+	out := &qualityReport{Blur: r.Blur, Illumination: r.Illumination, Completeness: r.Completeness,
+		FaceWidth: r.FaceWidth, FaceHeight: r.FaceHeight, Pose: r.Pose}
+	o := r.Occlusion
+	out.Occlusion.LeftEye, out.Occlusion.RightEye, out.Occlusion.Nose, out.Occlusion.Mouth = o.LeftEye, o.RightEye, o.Nose, o.Mouth
+	out.Occlusion.LeftCheek, out.Occlusion.RightCheek, out.Occlusion.ChinContour = o.LeftCheek, o.RightCheek, o.ChinContour
+	return out
 }
 
 type detectResult struct {
@@ -138,7 +169,7 @@ func (d *Dialect) detect(c *gin.Context) {
 			df.Landmarks[i] = [2]int{p.X, p.Y}
 		}
 		if r, err := quality.Measure(det.Image, f.Face); err == nil {
-			df.Report = &r
+			df.Report = reportOf(r)
 			df.Level, df.Failures = strictestLevel(r)
 		}
 		if a, err := facegeom.Analyze(f.Landmarks); err == nil {

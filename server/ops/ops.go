@@ -13,6 +13,9 @@
 //	facekit_engine_slots / facekit_engine_slots_busy         gauges (pool utilisation)
 //	facekit_library_faces                                    gauge
 //
+// plus the client library's standard Go runtime (go_*) and process
+// (process_*) collectors.
+//
 // endpoint is the route template (e.g. /rest/2.0/face/v3/detect), or
 // "unmatched" for unknown paths, so that scanners cannot blow up the
 // number of series.
@@ -32,6 +35,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/server"
@@ -66,10 +71,11 @@ type Config struct {
 // with New; it is safe for concurrent use.
 type Dialect struct {
 	cfg      Config
-	reg      *Registry
-	requests *CounterVec
-	latency  *HistogramVec
-	stages   *HistogramVec
+	reg      *prometheus.Registry
+	scrape   http.Handler
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	stages   *prometheus.HistogramVec
 	inFlight atomic.Int64
 	slots    atomic.Int64
 	busy     atomic.Int64
@@ -80,32 +86,34 @@ func New(cfg Config) *Dialect {
 	if cfg.CheckTimeout <= 0 {
 		cfg.CheckTimeout = 5 * time.Second
 	}
-	d := &Dialect{cfg: cfg, reg: NewRegistry()}
-	d.requests = d.reg.NewCounterVec("facekit_http_requests_total",
-		"HTTP requests by method, route and status code.", "method", "endpoint", "code")
-	d.latency = d.reg.NewHistogramVec("facekit_http_request_duration_seconds",
-		"HTTP request latency from the first byte read to the last byte written.", DefaultBuckets, "method", "endpoint")
-	d.reg.NewGaugeFunc("facekit_http_requests_in_flight", "HTTP requests being served.",
-		func() float64 { return float64(d.inFlight.Load()) })
-	d.stages = d.reg.NewHistogramVec("facekit_stage_duration_seconds",
-		"Time spent per processing stage: analyze (detect, landmarks, descriptors, including the wait for a native instance), search (1:N index), enroll (library write).",
-		DefaultBuckets, "stage")
-	d.reg.NewGaugeFunc("facekit_engine_slots", "Native engine instances (the pool size).",
-		func() float64 { return float64(d.slots.Load()) })
-	d.reg.NewGaugeFunc("facekit_engine_slots_busy", "Engine calls in progress (busy / slots is the pool utilisation).",
-		func() float64 { return float64(d.busy.Load()) })
+	d := &Dialect{cfg: cfg, reg: newRegistry()}
+	d.scrape = promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{})
+	d.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "facekit_http_requests_total",
+		Help: "HTTP requests by method, route and status code."}, []string{"method", "endpoint", "code"})
+	d.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "facekit_http_request_duration_seconds",
+		Help:    "HTTP request latency from the first byte read to the last byte written.",
+		Buckets: DefaultBuckets}, []string{"method", "endpoint"})
+	d.stages = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "facekit_stage_duration_seconds",
+		Help:    "Time spent per processing stage: analyze (detect, landmarks, descriptors, including the wait for a native instance), search (1:N index), enroll (library write).",
+		Buckets: DefaultBuckets}, []string{"stage"})
+	d.reg.MustRegister(d.requests, d.latency, d.stages,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facekit_http_requests_in_flight", Help: "HTTP requests being served."},
+			func() float64 { return float64(d.inFlight.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facekit_engine_slots", Help: "Native engine instances (the pool size)."},
+			func() float64 { return float64(d.slots.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facekit_engine_slots_busy", Help: "Engine calls in progress (busy / slots is the pool utilisation)."},
+			func() float64 { return float64(d.busy.Load()) }),
+	)
 	if cfg.LibraryFaces != nil {
-		d.reg.NewGaugeFunc("facekit_library_faces", "Faces enrolled in the library (all applications).",
-			func() float64 { return float64(cfg.LibraryFaces()) })
+		d.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facekit_library_faces", Help: "Faces enrolled in the library (all applications)."},
+			func() float64 { return float64(cfg.LibraryFaces()) }))
 	}
 	return d
 }
 
-// Registry returns the dialect's registry (to add metrics or read them in tests).
-func (d *Dialect) Registry() *Registry { return d.reg }
-
-// Requests returns the request counter.
-func (d *Dialect) Requests() *CounterVec { return d.requests }
+// Registry returns the dialect's registry, to add metrics or read them in
+// tests.
+func (d *Dialect) Registry() *prometheus.Registry { return d.reg }
 
 // Name implements server.Dialect.
 func (d *Dialect) Name() string { return "ops" }
@@ -143,15 +151,13 @@ func (d *Dialect) measure(c *gin.Context) {
 		endpoint = "unmatched"
 	}
 	method := c.Request.Method
-	d.requests.Inc(method, endpoint, strconv.Itoa(c.Writer.Status()))
-	d.latency.Observe(time.Since(start).Seconds(), method, endpoint)
+	d.requests.WithLabelValues(method, endpoint, strconv.Itoa(c.Writer.Status())).Inc()
+	d.latency.WithLabelValues(method, endpoint).Observe(time.Since(start).Seconds())
 }
 
 func (d *Dialect) metrics(c *gin.Context) {
 	server.SetDialect(c, d.Name())
-	c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	c.Status(http.StatusOK)
-	d.reg.WriteText(c.Writer)
+	d.scrape.ServeHTTP(c.Writer, c.Request)
 }
 
 // ready runs every check (in a stable order) and answers 200 when all pass,
@@ -204,7 +210,7 @@ func (t *timedEngine) Analyze(ctx context.Context, img image.Image, opts engine.
 	defer t.d.busy.Add(-1)
 	start := time.Now()
 	faces, err := t.Engine.Analyze(ctx, img, opts)
-	t.d.stages.Observe(time.Since(start).Seconds(), "analyze")
+	t.d.stages.WithLabelValues("analyze").Observe(time.Since(start).Seconds())
 	return faces, err
 }
 
@@ -219,7 +225,7 @@ type timedSearcher struct {
 func (t *timedSearcher) Search(ctx context.Context, app string, groups []string, probe store.Embedding, userID string, k int) ([]store.Candidate, error) {
 	start := time.Now()
 	c, err := t.Searcher.Search(ctx, app, groups, probe, userID, k)
-	t.d.stages.Observe(time.Since(start).Seconds(), "search")
+	t.d.stages.WithLabelValues("search").Observe(time.Since(start).Seconds())
 	return c, err
 }
 
@@ -234,7 +240,7 @@ type timedLibrary struct {
 func (t *timedLibrary) AddFace(ctx context.Context, app string, user store.User, face store.Face, action store.AddAction) (store.Face, error) {
 	start := time.Now()
 	f, err := t.Library.AddFace(ctx, app, user, face, action)
-	t.d.stages.Observe(time.Since(start).Seconds(), "enroll")
+	t.d.stages.WithLabelValues("enroll").Observe(time.Since(start).Seconds())
 	return f, err
 }
 

@@ -5,14 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/facekit/facekit/server/ops"
 )
@@ -60,51 +66,149 @@ func TestMetricsCountRequestsByEndpointAndCode(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
-	for _, want := range []string{
-		`facekit_http_requests_total{method="POST",endpoint="/rest/2.0/face/v3/detect",code="200"} 3`,
+	fams := parseMetrics(t, body)
+	for _, want := range []sample{
+		{"facekit_http_requests_total", labels{"method": "POST", "endpoint": "/rest/2.0/face/v3/detect", "code": "200"}, 3},
 		// Unknown paths share one series: scanners cannot add series.
-		`facekit_http_requests_total{method="GET",endpoint="unmatched",code="404"} 2`,
-		`facekit_http_request_duration_seconds_count{method="POST",endpoint="/rest/2.0/face/v3/detect"} 3`,
-		`facekit_http_request_duration_seconds_bucket{method="POST",endpoint="/rest/2.0/face/v3/detect",le="+Inf"} 3`,
-		"# TYPE facekit_http_request_duration_seconds histogram",
-		"facekit_library_faces 42",
-		"facekit_http_requests_in_flight 1", // the scrape itself
+		{"facekit_http_requests_total", labels{"method": "GET", "endpoint": "unmatched", "code": "404"}, 2},
+		{"facekit_http_request_duration_seconds_count", labels{"method": "POST", "endpoint": "/rest/2.0/face/v3/detect"}, 3},
+		{"facekit_library_faces", nil, 42},
+		{"facekit_http_requests_in_flight", nil, 1}, // the scrape itself
+		{"facekit_engine_slots", nil, 0},
+		{"facekit_engine_slots_busy", nil, 0},
 	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("metrics lack %q:\n%s", want, body)
-		}
+		want.check(t, fams)
 	}
-	checkExposition(t, body)
-}
-
-// checkExposition verifies the text format: every sample line belongs to a
-// family announced by TYPE, and values parse.
-func checkExposition(t *testing.T, body string) {
-	t.Helper()
-	families := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
-		if strings.HasPrefix(line, "# TYPE ") {
-			f := strings.Fields(line)
-			families[f[2]] = f[3]
-			continue
-		}
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		name := line[:strings.IndexAny(line, "{ ")]
-		base := name
-		for _, suf := range []string{"_bucket", "_sum", "_count"} {
-			if b, ok := strings.CutSuffix(name, suf); ok && families[b] == "histogram" {
-				base = b
+	if h := fams["facekit_http_request_duration_seconds"]; h == nil || h.GetType() != dto.MetricType_HISTOGRAM {
+		t.Errorf("facekit_http_request_duration_seconds is not a histogram: %v", h)
+	} else {
+		// The text format also carries le="+Inf", which the parser keeps.
+		var bounds []float64
+		for _, b := range h.GetMetric()[0].GetHistogram().GetBucket() {
+			if !math.IsInf(b.GetUpperBound(), 1) {
+				bounds = append(bounds, b.GetUpperBound())
 			}
 		}
-		if _, ok := families[base]; !ok {
-			t.Errorf("sample %q has no TYPE line", line)
-		}
-		if f := strings.Fields(line); len(f) < 2 {
-			t.Errorf("sample %q has no value", line)
+		if !slices.Equal(bounds, ops.DefaultBuckets) {
+			t.Errorf("bucket bounds %v, want DefaultBuckets %v", bounds, ops.DefaultBuckets)
 		}
 	}
+	if _, ok := fams["facekit_stage_duration_seconds"]; ok {
+		t.Error("facekit_stage_duration_seconds has series before any stage ran")
+	}
+}
+
+// TestMetricsRuntimeCollectors checks the standard Go and process series
+// operators' dashboards expect: goroutines, GC, open fds and RSS. The
+// values are checked against what this process can see for itself.
+func TestMetricsRuntimeCollectors(t *testing.T) {
+	_, srv := newRouter(ops.Config{})
+	defer srv.Close()
+	_, body := get(t, srv.URL+ops.PathMetrics)
+	fams := parseMetrics(t, body)
+	for _, name := range []string{"go_goroutines", "go_gc_duration_seconds", "go_memstats_heap_alloc_bytes",
+		"process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total"} {
+		if fams[name] == nil || len(fams[name].GetMetric()) == 0 {
+			t.Errorf("metrics lack %s", name)
+		}
+	}
+	if g := value(fams["go_goroutines"]); g < 1 {
+		t.Errorf("go_goroutines = %v", g)
+	}
+	// RSS is at least the live heap this test process holds.
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if rss := value(fams["process_resident_memory_bytes"]); rss < float64(ms.HeapAlloc)/2 || rss > 64<<30 {
+		t.Errorf("process_resident_memory_bytes = %v, heap in use %d", rss, ms.HeapAlloc)
+	}
+	// Open fds: at least stdin, stdout, stderr and the test server's socket,
+	// and no more than /proc says.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	if fds := value(fams["process_open_fds"]); fds < 4 || fds > float64(len(entries))+16 {
+		t.Errorf("process_open_fds = %v, /proc/self/fd has %d", fds, len(entries))
+	}
+}
+
+type labels map[string]string
+
+// sample is one expected series value.
+type sample struct {
+	name   string
+	labels labels
+	value  float64
+}
+
+// check finds the series in the parsed families (a histogram's _count is
+// read from its family) and compares its value.
+func (s sample) check(t *testing.T, fams map[string]*dto.MetricFamily) {
+	t.Helper()
+	name, count := strings.CutSuffix(s.name, "_count")
+	f := fams[name]
+	if f == nil || (count && f.GetType() != dto.MetricType_HISTOGRAM) {
+		name, count, f = s.name, false, fams[s.name]
+	}
+	if f == nil {
+		t.Errorf("metrics lack %s", s.name)
+		return
+	}
+	for _, m := range f.GetMetric() {
+		if !hasLabels(m, s.labels) {
+			continue
+		}
+		var got float64
+		switch {
+		case count:
+			got = float64(m.GetHistogram().GetSampleCount())
+		case f.GetType() == dto.MetricType_COUNTER:
+			got = m.GetCounter().GetValue()
+		default:
+			got = m.GetGauge().GetValue()
+		}
+		if got != s.value {
+			t.Errorf("%s%v = %v, want %v", s.name, s.labels, got, s.value)
+		}
+		return
+	}
+	t.Errorf("metrics lack %s%v", s.name, s.labels)
+}
+
+func hasLabels(m *dto.Metric, want labels) bool {
+	if len(m.GetLabel()) != len(want) {
+		return false
+	}
+	for _, l := range m.GetLabel() {
+		if want[l.GetName()] != l.GetValue() {
+			return false
+		}
+	}
+	return true
+}
+
+// value is the first series' gauge or counter value.
+func value(f *dto.MetricFamily) float64 {
+	if f == nil || len(f.GetMetric()) == 0 {
+		return -1
+	}
+	m := f.GetMetric()[0]
+	if f.GetType() == dto.MetricType_COUNTER {
+		return m.GetCounter().GetValue()
+	}
+	return m.GetGauge().GetValue()
+}
+
+// parseMetrics reads a scrape with Prometheus' own text-format parser, so
+// a malformed exposition fails the test.
+func parseMetrics(t *testing.T, body string) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v\n%s", err, body)
+	}
+	return fams
 }
 
 func TestHealthz(t *testing.T) {
@@ -174,31 +278,5 @@ func TestWritableCheckReadOnlyDirectory(t *testing.T) {
 	defer os.Chmod(dir, 0o700)
 	if err := ops.WritableCheck(db)(context.Background()); err == nil {
 		t.Error("read-only directory passed the check")
-	}
-}
-
-func TestRegistryFormat(t *testing.T) {
-	reg := ops.NewRegistry()
-	c := reg.NewCounterVec("x_total", "Help with \\ and\nnewline.", "path")
-	c.Inc(`a"b\c`)
-	h := reg.NewHistogramVec("y_seconds", "Y.", []float64{1, 0.5}, "stage")
-	for _, v := range []float64{0.5, 0.7, 3} {
-		h.Observe(v, "s")
-	}
-	var b strings.Builder
-	reg.WriteText(&b)
-	want := `# HELP x_total Help with \\ and\nnewline.
-# TYPE x_total counter
-x_total{path="a\"b\\c"} 1
-# HELP y_seconds Y.
-# TYPE y_seconds histogram
-y_seconds_bucket{stage="s",le="0.5"} 1
-y_seconds_bucket{stage="s",le="1"} 2
-y_seconds_bucket{stage="s",le="+Inf"} 3
-y_seconds_sum{stage="s"} 4.2
-y_seconds_count{stage="s"} 3
-`
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

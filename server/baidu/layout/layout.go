@@ -38,7 +38,7 @@ import (
 
 // NamedPoint is one point of the 150-point layout.
 type NamedPoint struct {
-	Name string `json:"name"`
+	Name string
 	engine.PointF
 }
 
