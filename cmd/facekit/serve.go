@@ -118,7 +118,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	}
 	svc, err := service.New(serviceConfig(cfg), service.Deps{
 		Engine:     opsd.Engine(eng),
-		Descriptor: desc,
+		Descriptor: opsd.Describer(desc),
 		Library:    opsd.Library(db),
 		Searcher:   opsd.Searcher(db),
 		Apps:       db,
