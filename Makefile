@@ -1,4 +1,4 @@
-# facekit: `make setup && make run` sets up and serves; `make test` runs the tests.
+# facekit: `make run` sets up what is missing and serves; `make test` runs the tests.
 GO       ?= go
 BIN      := bin/facekit
 ADDR     ?= 127.0.0.1:8080
@@ -27,7 +27,11 @@ models:
 build:
 	$(GO) build -o $(BIN) ./cmd/facekit
 
-run: build
+# `make run` alone works on a fresh clone: deps and models are idempotent
+# (they install or fetch only what is missing, and verify what is there),
+# and build runs after them even under -j, since it needs the native deps.
+run: deps models
+	$(MAKE) build
 	$(BIN) serve --addr $(ADDR) --data $(DATA)
 
 vet:

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/image/draw"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
 )
@@ -104,6 +105,41 @@ func BenchmarkPipelineParallel(b *testing.B) {
 			if _, err := e.Analyze(context.Background(), img, engine.Options{Descriptors: true}); err != nil {
 				b.Error(err)
 				return
+			}
+		}
+	})
+}
+
+// BenchmarkDescribePath640x480 compares the two roads to a face's ResNet
+// descriptor, interleaved (run with -count) so that a shared machine's load
+// falls on both alike: InAnalyze computes it in the Analyze pass (the
+// service's road for the default model before issue 12); Describer runs
+// Analyze for landmarks and then the ResNet's descriptor.Describer, the
+// road every model, the default included, now takes in the service.
+func BenchmarkDescribePath640x480(b *testing.B) {
+	e := mustEngine(b)
+	img, _ := vga(b, "jimin.jpg")
+	ctx := context.Background()
+	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: e})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("InAnalyze", func(b *testing.B) {
+		for b.Loop() {
+			faces, err := e.Analyze(ctx, img, engine.Options{Upsample: -1, MaxFaces: 1, Landmarks: true, Descriptors: true})
+			if err != nil || len(faces) == 0 || !faces[0].HasDescriptor {
+				b.Fatalf("no described face (err %v)", err)
+			}
+		}
+	})
+	b.Run("Describer", func(b *testing.B) {
+		for b.Loop() {
+			faces, err := e.Analyze(ctx, img, engine.Options{Upsample: -1, MaxFaces: 1, Landmarks: true})
+			if err != nil || len(faces) == 0 {
+				b.Fatalf("no face (err %v)", err)
+			}
+			if _, err := resnet.Describe(ctx, img, faces[0]); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

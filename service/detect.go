@@ -302,7 +302,9 @@ func (s *Service) CheckQuality(det *Detection, f Face, level quality.Level) erro
 func (s *Service) RegistryFace(ctx context.Context, app, idNumber, name string) (Face, error) {
 	src := s.deps.Registry
 	if src == nil {
-		return Face{}, fmt.Errorf("%w: no registry source configured", ErrNotAvailable)
+		// The text reaches the access log: it names what the operator
+		// must configure (facekit serve --registry, config [registry]).
+		return Face{}, fmt.Errorf("%w: no registry-photo source configured (facekit serve --registry dir|sqlite|http, config [registry] kind)", ErrNotAvailable)
 	}
 	photo, err := src.Lookup(ctx, idNumber, name)
 	if err != nil {

@@ -155,3 +155,14 @@ func TestSessionCodes(t *testing.T) {
 		t.Fatalf("code lengths %v, want all of 3..6", lengths)
 	}
 }
+
+// TestRegistryNotConfigured checks that identity verification without a
+// registry source is ErrNotAvailable, with a message (it reaches the access
+// log) that names what to configure.
+func TestRegistryNotConfigured(t *testing.T) {
+	s := mustOpenService(t, Config{})
+	_, err := s.RegistryFace(context.Background(), "app", "11010519491231002X", "张三")
+	if !errors.Is(err, ErrNotAvailable) || !strings.Contains(err.Error(), "--registry") {
+		t.Fatalf("RegistryFace without a registry: %v", err)
+	}
+}

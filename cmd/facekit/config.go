@@ -119,7 +119,8 @@ type ServerConfig struct {
 // RegistryConfig chooses the registry-photo source behind identity
 // verification.
 type RegistryConfig struct {
-	// Kind is "" (none), "dir", "sqlite" or "http" (env FACEKIT_REGISTRY).
+	// Kind is "dir", "sqlite", "http", "none", or "" (not configured:
+	// DATA/registry.db when it exists, else none) (env FACEKIT_REGISTRY).
 	Kind string `toml:"kind"`
 	// Path is the directory (dir) or SQLite file (sqlite; default
 	// DATA/registry.db) (env FACEKIT_REGISTRY_PATH).
@@ -265,7 +266,7 @@ func registerConfigFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Engine.Calibration, "calibration", cfg.Engine.Calibration, "distance→FAR curve file measured on your own population (default: the model's embedded LFW curve)")
 	fs.Float64Var(&cfg.Server.QPS, "qps", cfg.Server.QPS, "default per-application request rate limit (0 = unlimited)")
 	fs.BoolVar(&cfg.Server.AllowPrivateURLs, "allow-private-urls", cfg.Server.AllowPrivateURLs, "let image_type=URL reach loopback and private networks")
-	fs.StringVar(&cfg.Registry.Kind, "registry", cfg.Registry.Kind, "registry-photo source: dir, sqlite, http or empty for none")
+	fs.StringVar(&cfg.Registry.Kind, "registry", cfg.Registry.Kind, "registry-photo source: dir, sqlite, http or none (default: DATA/registry.db when it exists, else none)")
 	fs.StringVar(&cfg.Registry.Path, "registry-path", cfg.Registry.Path, "registry directory (dir) or SQLite file (sqlite)")
 	fs.StringVar(&cfg.Registry.URL, "registry-url", cfg.Registry.URL, "registry URL template (http), e.g. https://gw/photo?id={id}&name={name}")
 }

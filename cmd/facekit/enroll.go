@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/control"
@@ -205,7 +207,7 @@ func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollO
 		}
 		todo = append(todo, p)
 	}
-	bar := &progressBar{w: progress, on: opts.progress, total: len(photos), done: sum.resumed}
+	bar := newProgressBar(progress, opts.progress, len(photos), sum.resumed)
 	bar.draw(sum)
 
 	workers := opts.workers
@@ -571,52 +573,61 @@ func (s *enrollSummary) print(w io.Writer) {
 	}
 }
 
-// progressBar draws "[=====>     ] 12/40 added 10 skipped 2" in place.
+// progressBar reports an enrollment's progress on w. On a terminal (on) it
+// is github.com/schollz/progressbar/v3, redrawn in place with the counts,
+// rate and time left. Elsewhere (a log file, a pipe) a redrawn bar is noise,
+// and the library has no plain-line mode, so a line every 10 s tells a long
+// run is alive without flooding the log.
 type progressBar struct {
 	w     io.Writer
-	on    bool
 	total int
 	done  int
 	last  time.Time
+	bar   *progressbar.ProgressBar // nil when not on a terminal
+}
+
+func newProgressBar(w io.Writer, on bool, total, done int) *progressBar {
+	b := &progressBar{w: w, total: total, done: done}
+	if on && w != nil {
+		b.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			// Redrawing more than ~10 times a second only costs
+			// terminal time.
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+		)
+		_ = b.bar.Set(done)
+	}
+	return b
 }
 
 func (b *progressBar) draw(s *enrollSummary) {
 	if b.w == nil {
 		return
 	}
+	if b.bar != nil {
+		b.bar.Describe(fmt.Sprintf("added %d, skipped %d", s.outcomes[outcomeAdded], s.skipped()))
+		_ = b.bar.Set(b.done)
+		return
+	}
 	now := time.Now()
-	if !b.on {
-		// Not a terminal (a log file, a pipe): a plain line every 10 s
-		// tells a long run is alive without flooding the log.
-		if b.last.IsZero() {
-			b.last = now
-		}
-		if b.done < b.total && now.Sub(b.last) >= 10*time.Second {
-			b.last = now
-			fmt.Fprintf(b.w, "enroll: %d/%d photos, added %d, skipped %d\n", b.done, b.total, s.outcomes[outcomeAdded], s.skipped())
-		}
-		return
+	if b.last.IsZero() {
+		b.last = now
 	}
-	// Redrawing more than ~10 times a second only costs terminal time.
-	if b.done < b.total && now.Sub(b.last) < 100*time.Millisecond {
-		return
+	if b.done < b.total && now.Sub(b.last) >= 10*time.Second {
+		b.last = now
+		fmt.Fprintf(b.w, "enroll: %d/%d photos, added %d, skipped %d\n", b.done, b.total, s.outcomes[outcomeAdded], s.skipped())
 	}
-	b.last = now
-	const width = 30
-	fill := 0
-	if b.total > 0 {
-		fill = b.done * width / b.total
-	}
-	bar := strings.Repeat("=", fill)
-	if fill < width {
-		bar += ">" + strings.Repeat(" ", width-fill-1)
-	}
-	fmt.Fprintf(b.w, "\r[%s] %d/%d  added %d  skipped %d ", bar, b.done, b.total, s.outcomes[outcomeAdded], s.skipped())
 }
 
+// finish ends the bar where it stands (an interrupted run is not shown
+// complete) and leaves the cursor on a new line.
 func (b *progressBar) finish() {
-	if b.on && b.w != nil {
-		fmt.Fprintln(b.w)
+	if b.bar != nil && b.done < b.total {
+		_ = b.bar.Exit()
 	}
 }
 

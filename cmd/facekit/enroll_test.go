@@ -412,3 +412,42 @@ func TestEnrollCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestProgressBar checks both forms of enroll's progress: the terminal bar
+// (github.com/schollz/progressbar/v3) ends showing the final counts, and
+// an interrupted run is not drawn complete; elsewhere nothing is redrawn.
+func TestProgressBar(t *testing.T) {
+	sum := &enrollSummary{outcomes: map[string]int{outcomeAdded: 3, outcomeNoFace: 1}}
+	t.Run("TerminalComplete", func(t *testing.T) {
+		var w bytes.Buffer
+		b := newProgressBar(&w, true, 4, 0)
+		for b.done < 4 {
+			b.done++
+			b.draw(sum)
+		}
+		b.finish()
+		if out := w.String(); !strings.Contains(out, "4/4") || !strings.Contains(out, "added 3, skipped 1") || !strings.HasSuffix(out, "\n") {
+			t.Fatalf("bar output %q", out)
+		}
+	})
+	t.Run("TerminalInterrupted", func(t *testing.T) {
+		var w bytes.Buffer
+		b := newProgressBar(&w, true, 4, 1)
+		b.done = 2
+		b.draw(sum)
+		b.finish()
+		if out := w.String(); strings.Contains(out, "4/4") || !strings.HasSuffix(out, "\n") {
+			t.Fatalf("bar output %q", out)
+		}
+	})
+	t.Run("NotTerminal", func(t *testing.T) {
+		var w bytes.Buffer
+		b := newProgressBar(&w, false, 4, 0)
+		b.done = 4
+		b.draw(sum)
+		b.finish()
+		if w.Len() != 0 {
+			t.Fatalf("a quick run off a terminal printed %q", w.String())
+		}
+	})
+}

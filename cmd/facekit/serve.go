@@ -94,7 +94,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	if err := checkLibraryModel(ctx, db, cfg); err != nil {
 		return err
 	}
-	reg, closeReg, err := openRegistry(cfg)
+	reg, closeReg, err := openRegistry(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	}
 	svc, err := service.New(serviceConfig(cfg), service.Deps{
 		Engine:     opsd.Engine(eng),
-		Descriptor: desc,
+		Descriptor: opsd.Describer(desc),
 		Library:    opsd.Library(db),
 		Searcher:   opsd.Searcher(db),
 		Apps:       db,
@@ -291,6 +291,12 @@ func humanModels(modelDir string, log *slog.Logger) (service.AttributeAnalyzer, 
 	return attrs, live, nil
 }
 
+// isRegularFile reports whether path names a regular file.
+func isRegularFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}
+
 // dialects are the vendor APIs facekit serves.
 func dialects(cfg Config) []server.Dialect {
 	creds := make([]tencent.Credential, len(cfg.Tencent.Credentials))
@@ -307,9 +313,12 @@ func dialects(cfg Config) []server.Dialect {
 }
 
 // openRegistry opens the configured registry-photo source, validating ID
-// numbers and names before any lookup; nil when none is configured
-// (identity endpoints then answer "not available").
-func openRegistry(cfg Config) (registry.Source, func() error, error) {
+// numbers and names before any lookup. When no source is configured and
+// DATA/registry.db exists (what `facekit registry add --data DATA` fills),
+// it serves that file and says so; otherwise, with no source, it returns
+// nil (identity endpoints then answer "not available") and logs how to
+// configure one. --registry none turns the registry off explicitly.
+func openRegistry(cfg Config, log *slog.Logger) (registry.Source, func() error, error) {
 	rc := source.Config{
 		Kind:    cfg.Registry.Kind,
 		Path:    cfg.Registry.Path,
@@ -317,8 +326,17 @@ func openRegistry(cfg Config) (registry.Source, func() error, error) {
 		Timeout: time.Duration(cfg.Registry.Timeout),
 		Retries: cfg.Registry.Retries,
 	}
-	if rc.Kind == "none" {
+	switch rc.Kind {
+	case "none":
 		rc.Kind = source.KindNone
+	case "":
+		if p := filepath.Join(cfg.Data, "registry.db"); isRegularFile(p) {
+			rc.Kind, rc.Path = source.KindSQLite, p
+			log.Info("registry: serving the registry photos in the data directory (no --registry given; --registry none turns this off)", "kind", rc.Kind, "path", p)
+		} else {
+			log.Warn("registry: no registry-photo source, so identity verification answers not available (Linkface NO_PERMISSION); "+
+				"configure one with --registry dir|sqlite|http (config [registry] kind), or fill "+p+" with facekit registry add", "path", p)
+		}
 	}
 	if rc.Kind == source.KindSQLite && rc.Path == "" {
 		rc.Path = filepath.Join(cfg.Data, "registry.db")

@@ -66,7 +66,7 @@ func TestMetricsThroughTheRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc, err := service.New(service.Config{}, service.Deps{
-		Engine: o.Engine(eng), Descriptor: resnet, Library: o.Library(db), Searcher: o.Searcher(db), Apps: db, FaceTokens: db,
+		Engine: o.Engine(eng), Descriptor: o.Describer(resnet), Library: o.Library(db), Searcher: o.Searcher(db), Apps: db, FaceTokens: db,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +110,7 @@ func TestMetricsThroughTheRealServer(t *testing.T) {
 		{"facekit_http_requests_total", labels{"method": "POST", "endpoint": "/rest/2.0/face/v3/search", "code": "200"}, 1},
 		{"facekit_http_requests_total", labels{"method": "POST", "endpoint": "/oauth/2.0/token", "code": "200"}, 1},
 		{"facekit_stage_duration_seconds_count", labels{"stage": "analyze"}, 2},
+		{"facekit_stage_duration_seconds_count", labels{"stage": "describe"}, 2},
 		{"facekit_stage_duration_seconds_count", labels{"stage": "search"}, 1},
 		{"facekit_stage_duration_seconds_count", labels{"stage": "enroll"}, 1},
 		{"facekit_engine_slots", nil, 1},

@@ -9,7 +9,7 @@
 //	facekit_http_requests_total{method,endpoint,code}      counter
 //	facekit_http_request_duration_seconds{method,endpoint} histogram
 //	facekit_http_requests_in_flight                          gauge
-//	facekit_stage_duration_seconds{stage}                    histogram (analyze, search, enroll)
+//	facekit_stage_duration_seconds{stage}                    histogram (analyze, describe, search, enroll)
 //	facekit_engine_slots / facekit_engine_slots_busy         gauges (pool utilisation)
 //	facekit_library_faces                                    gauge
 //
@@ -38,7 +38,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
@@ -94,7 +96,7 @@ func New(cfg Config) *Dialect {
 		Help:    "HTTP request latency from the first byte read to the last byte written.",
 		Buckets: DefaultBuckets}, []string{"method", "endpoint"})
 	d.stages = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "facekit_stage_duration_seconds",
-		Help:    "Time spent per processing stage: analyze (detect, landmarks, descriptors, including the wait for a native instance), search (1:N index), enroll (library write).",
+		Help:    "Time spent per processing stage: analyze (detect, landmarks, including the wait for a native instance), describe (one face's descriptor, any model), search (1:N index), enroll (library write).",
 		Buckets: DefaultBuckets}, []string{"stage"})
 	d.reg.MustRegister(d.requests, d.latency, d.stages,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facekit_http_requests_in_flight", Help: "HTTP requests being served."},
@@ -212,6 +214,26 @@ func (t *timedEngine) Analyze(ctx context.Context, img image.Image, opts engine.
 	faces, err := t.Engine.Analyze(ctx, img, opts)
 	t.d.stages.WithLabelValues("analyze").Observe(time.Since(start).Seconds())
 	return faces, err
+}
+
+// Describer wraps desc so that every face description is timed (stage
+// "describe"): since every model, the default ResNet included, describes
+// faces after the Analyze pass, "analyze" + "describe" is what "analyze"
+// alone measured before. Pass the result as service.Deps.Descriptor.
+func (d *Dialect) Describer(desc descriptor.Describer) descriptor.Describer {
+	return &timedDescriber{desc, d}
+}
+
+type timedDescriber struct {
+	descriptor.Describer
+	d *Dialect
+}
+
+func (t *timedDescriber) Describe(ctx context.Context, img *imageio.Image, f engine.Face) ([]float32, error) {
+	start := time.Now()
+	v, err := t.Describer.Describe(ctx, img, f)
+	t.d.stages.WithLabelValues("describe").Observe(time.Since(start).Seconds())
+	return v, err
 }
 
 // Searcher wraps s so that every search is timed (stage "search").
