@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,6 +122,81 @@ func TestMiddleware(t *testing.T) {
 			t.Fatalf("no access log line: %s", logs.String())
 		}
 	})
+}
+
+// X-Forwarded-For names the client only when a configured proxy sent it;
+// otherwise any client could pick the address the log and the per-address
+// login throttle see.
+func TestForwardedForTrust(t *testing.T) {
+	cases := []struct {
+		name    string
+		proxies []string
+		want    string
+	}{
+		{"UntrustedByDefault", nil, "remote=127.0.0.1"},
+		{"TrustedProxy", []string{"127.0.0.1"}, "remote=6.6.6.6"},
+		{"TrustedPrefix", []string{"127.0.0.0/8"}, "remote=6.6.6.6"},
+		{"OtherProxyOnly", []string{"10.0.0.1"}, "remote=127.0.0.1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			_, base := mustOpenServer(t, Config{TrustedProxies: tc.proxies}, &logs)
+			req, _ := http.NewRequest(http.MethodPost, base+"/t/echo", strings.NewReader("x"))
+			req.Header.Set("X-Forwarded-For", "6.6.6.6")
+			req.Header.Set("X-Real-IP", "6.6.6.6")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			waitFor(t, func() bool { return strings.Contains(logs.String(), "path=/t/echo") })
+			if !strings.Contains(logs.String(), tc.want) {
+				t.Fatalf("access log lacks %q:\n%s", tc.want, logs.String())
+			}
+			if tc.want != "remote=6.6.6.6" && strings.Contains(logs.String(), "6.6.6.6") {
+				t.Fatalf("forwarded address from an untrusted peer logged:\n%s", logs.String())
+			}
+		})
+	}
+	t.Run("BadProxyRefused", func(t *testing.T) {
+		_, err := New(Config{TrustedProxies: []string{"not-an-ip"}}, Deps{Engine: noEngine{}})
+		if err == nil {
+			t.Fatal("New accepted trusted proxy \"not-an-ip\"")
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines to write
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond for up to 5 s (the access log is written after the
+// response has been sent).
+func waitFor(tb testing.TB, cond func() bool) {
+	tb.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	tb.Fatal("condition not met within 5 s")
 }
 
 func TestHTTPServerLimits(t *testing.T) {

@@ -114,6 +114,10 @@ type ServerConfig struct {
 	MaxImageSide      int      `toml:"max_image_side"`      // default 10000 px
 	MaxFaceTokens     int      `toml:"max_face_tokens"`     // detected-face cache size, default 100000
 	ShutdownGraceTime Duration `toml:"shutdown_grace_time"` // default 30s
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
+	// whose X-Forwarded-For names the client; default none (env
+	// FACEKIT_TRUSTED_PROXIES, comma-separated).
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // RegistryConfig chooses the registry-photo source behind identity
@@ -227,6 +231,14 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 			return fmt.Errorf("FACEKIT_QPS: %w", err)
 		}
 		cfg.Server.QPS = q
+	}
+	if v := getenv("FACEKIT_TRUSTED_PROXIES"); v != "" {
+		cfg.Server.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				cfg.Server.TrustedProxies = append(cfg.Server.TrustedProxies, p)
+			}
+		}
 	}
 	if v := getenv("FACEKIT_THUMBNAILS"); v != "" {
 		b, err := strconv.ParseBool(v)
