@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -261,11 +262,44 @@ func EngineCheck(e server.Engine) Check {
 	}
 }
 
+// WritableInterval is how long WritableCheck reuses its last probe. A load
+// balancer polling /readyz every second would otherwise turn readiness into
+// a create-fsync-delete disk load; a few seconds of staleness does not
+// matter to it.
+const WritableInterval = 5 * time.Second
+
 // WritableCheck reports whether the database file and its directory can be
 // written: it creates, syncs and removes a probe file next to the database
 // (SQLite needs the directory for its journal) and opens the file for
-// writing. A read-only mount or a full disk fails it.
+// writing. A read-only mount or a full disk fails it. The probe runs at
+// most once per WritableInterval; calls in between return its result.
 func WritableCheck(dbPath string) Check {
+	return CacheCheck(writableProbe(dbPath), WritableInterval)
+}
+
+// CacheCheck returns a check that runs check at most once per ttl and
+// answers the calls in between with the last result, errors included.
+// Concurrent callers wait for the one probe in progress rather than
+// starting their own.
+func CacheCheck(check Check, ttl time.Duration) Check {
+	var (
+		mu      sync.Mutex
+		last    error
+		checked time.Time
+	)
+	return func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !checked.IsZero() && time.Since(checked) < ttl {
+			return last
+		}
+		last = check(ctx)
+		checked = time.Now()
+		return last
+	}
+}
+
+func writableProbe(dbPath string) Check {
 	return func(ctx context.Context) error {
 		dir := filepath.Dir(dbPath)
 		f, err := os.CreateTemp(dir, ".facekit-ready-*")

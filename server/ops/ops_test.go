@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -175,6 +176,64 @@ func TestWritableCheckReadOnlyDirectory(t *testing.T) {
 	if err := ops.WritableCheck(db)(context.Background()); err == nil {
 		t.Error("read-only directory passed the check")
 	}
+}
+
+// A /readyz poll must not write to the disk each time: the probe file is
+// created and removed (changing the directory's mtime) at most once per
+// WritableInterval.
+func TestWritableCheckCached(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "facekit.db")
+	if err := os.WriteFile(db, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check := ops.WritableCheck(db)
+	if err := check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mtime := func() time.Time {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.ModTime()
+	}
+	before := mtime()
+	for range 50 {
+		if err := check(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := mtime(); !after.Equal(before) {
+		t.Fatalf("50 checks within %s wrote to the directory (mtime %v -> %v)", ops.WritableInterval, before, after)
+	}
+}
+
+func TestCacheCheck(t *testing.T) {
+	calls := 0
+	fail := errors.New("probe failed")
+	probe := func(context.Context) error { calls++; return fail }
+	t.Run("ErrorCached", func(t *testing.T) {
+		c := ops.CacheCheck(probe, time.Hour)
+		for range 3 {
+			if err := c(context.Background()); !errors.Is(err, fail) {
+				t.Fatalf("cached check = %v, want the probe's error", err)
+			}
+		}
+		if calls != 1 {
+			t.Fatalf("probe ran %d times, want 1", calls)
+		}
+	})
+	t.Run("Expires", func(t *testing.T) {
+		calls = 0
+		c := ops.CacheCheck(probe, time.Nanosecond)
+		c(context.Background())
+		time.Sleep(time.Millisecond)
+		c(context.Background())
+		if calls != 2 {
+			t.Fatalf("probe ran %d times after the ttl, want 2", calls)
+		}
+	})
 }
 
 func TestRegistryFormat(t *testing.T) {
