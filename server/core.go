@@ -84,7 +84,10 @@ type Core struct {
 	log     *slog.Logger
 	sem     chan struct{}
 	limiter *ratelimit.Limiter
-	fetcher *imagesrc.Fetcher
+	// authFails counts failed authentications per client address
+	// (authguard.go).
+	authFails *ratelimit.Limiter
+	fetcher   *imagesrc.Fetcher
 	// model is the descriptor model's name and metric how its vectors
 	// compare.
 	model  string

@@ -66,6 +66,13 @@ type Config struct {
 	QPS   float64
 	Burst int
 
+	// AuthFailures is how many failed authentications (wrong API key or
+	// secret) a client address may make per AuthFailureWindow before its
+	// attempts are refused with the dialect's rate-limit answer; default
+	// DefaultAuthFailures per DefaultAuthFailureWindow, negative disables.
+	AuthFailures      int
+	AuthFailureWindow time.Duration
+
 	// TokenTTL is the lifetime of issued access tokens; default 30 days
 	// (2592000 s, what the cloud API issues).
 	TokenTTL time.Duration
@@ -107,6 +114,10 @@ func (c Config) Defaults(pool int) Config {
 	setDur(&c.QueueTimeout, 30*time.Second)
 	setDur(&c.TokenTTL, 30*24*time.Hour)
 	setDur(&c.SessionCodeTTL, 5*time.Minute)
+	setDur(&c.AuthFailureWindow, DefaultAuthFailureWindow)
+	if c.AuthFailures == 0 {
+		c.AuthFailures = DefaultAuthFailures
+	}
 	if c.MaxHeaderBytes <= 0 {
 		c.MaxHeaderBytes = 64 << 10
 	}
@@ -215,14 +226,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	cfg = cfg.Defaults(deps.Engine.PoolSize())
 
 	core := &Core{
-		cfg:     cfg,
-		deps:    deps,
-		log:     deps.Logger,
-		sem:     make(chan struct{}, cfg.Concurrency),
-		limiter: ratelimit.New(),
-		fetcher: imagesrc.New(cfg.Fetch),
-		model:   model,
-		metric:  info.Metric,
+		cfg:       cfg,
+		deps:      deps,
+		log:       deps.Logger,
+		sem:       make(chan struct{}, cfg.Concurrency),
+		limiter:   ratelimit.New(),
+		authFails: ratelimit.New(),
+		fetcher:   imagesrc.New(cfg.Fetch),
+		model:     model,
+		metric:    info.Metric,
 	}
 
 	// gin's mode is process-wide; release mode only silences its debug

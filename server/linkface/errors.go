@@ -88,6 +88,7 @@ var errorTable = []struct {
 	{is(server.ErrBadCredentials), answer{401, "UNAUTHORIZED", "", ""}},
 	{is(errKeyExpired), answer{403, "KEY_EXPIRED", "", ""}},
 	{is(server.ErrRateLimited), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
+	{is(server.ErrAuthThrottled), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
 	{is(server.ErrBusy), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
 	{is(store.ErrQuotaExceeded), answer{403, "OUT_OF_QUOTA", "", ""}},
 	{is(server.ErrNotAvailable), answer{403, "NO_PERMISSION", "", ""}},

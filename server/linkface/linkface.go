@@ -150,7 +150,14 @@ func (d *Dialect) verify(c *gin.Context) {
 	}
 	defer req.cleanup()
 
+	if err := d.core.AuthAllowed(c.ClientIP()); err != nil {
+		d.fail(c, err, nil)
+		return
+	}
 	app, err := d.authenticate(ctx, req.get("api_id"), req.get("api_secret"))
+	if errors.Is(err, server.ErrBadCredentials) {
+		d.core.AuthFailed(c.ClientIP())
+	}
 	if err != nil {
 		d.fail(c, err, nil)
 		return
