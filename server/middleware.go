@@ -120,6 +120,26 @@ func (core *Core) baseMiddleware() gin.HandlerFunc {
 	}
 }
 
+// ClientCancelled reports whether the request's client hung up before the
+// answer was written (net/http cancels the request context when it sees the
+// connection close). Such a request failed because nobody waited for it,
+// not because the server broke; ops counts these separately.
+func ClientCancelled(c *gin.Context) bool {
+	return errors.Is(c.Request.Context().Err(), context.Canceled)
+}
+
+// ReportUnknown logs an error a dialect's table does not know, before the
+// dialect answers it as its generic internal error. When the client hung
+// up, the "error" is only the cancellation it caused: that is logged at
+// INFO as a client cancel, so that ERROR stays for real faults.
+func (core *Core) ReportUnknown(c *gin.Context, err error) {
+	if ClientCancelled(c) && errors.Is(err, context.Canceled) {
+		core.log.Info("client cancelled", "log_id", RequestID(c), "path", c.Request.URL.Path, "error", err)
+		return
+	}
+	core.log.Error("internal error", "log_id", RequestID(c), "path", c.Request.URL.Path, "error", err)
+}
+
 // Recovery returns middleware that turns a panic in a later handler into an
 // error passed to answer, which writes the dialect's internal-error
 // response. The panic and its stack are logged with the request id.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"image"
 	"io"
 	"log/slog"
@@ -42,6 +43,15 @@ func (testDialect) Register(r *gin.Engine, core *Core) {
 		c.String(http.StatusOK, "vendor-internal-error log_id=%d ok=%v", RequestID(c), errors.Is(err, ErrInternal))
 	}))
 	g.POST("/panic", func(c *gin.Context) { panic("boom") })
+	g.POST("/slow", func(c *gin.Context) {
+		<-c.Request.Context().Done() // a long analysis the client gives up on
+		core.ReportUnknown(c, fmt.Errorf("analysing: %w", c.Request.Context().Err()))
+		c.String(http.StatusOK, "gone")
+	})
+	g.POST("/fail", func(c *gin.Context) {
+		core.ReportUnknown(c, errors.New("disk on fire"))
+		c.String(http.StatusOK, "failed")
+	})
 	g.POST("/echo", func(c *gin.Context) {
 		body, err := ReadBody(c)
 		if errors.Is(err, ErrBodyTooLarge) {
@@ -197,6 +207,28 @@ func waitFor(tb testing.TB, cond func() bool) {
 		}
 	}
 	tb.Fatal("condition not met within 5 s")
+}
+
+// A client hanging up is not a server fault: INFO "client cancelled", not
+// ERROR "internal error ... context canceled".
+func TestClientCancelLoggedAsInfo(t *testing.T) {
+	var logs syncBuffer
+	_, base := mustOpenServer(t, Config{}, &logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/t/slow", nil)
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("request outlived its client's deadline")
+	}
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "path=/t/slow status=") })
+	out := logs.String()
+	if !strings.Contains(out, `level=INFO msg="client cancelled"`) || strings.Contains(out, "level=ERROR") {
+		t.Fatalf("client cancel logged as:\n%s", out)
+	}
+	t.Run("RealFaultStillError", func(t *testing.T) {
+		post(t, base+"/t/fail", nil)
+		waitFor(t, func() bool { return strings.Contains(logs.String(), `level=ERROR msg="internal error"`) })
+	})
 }
 
 func TestHTTPServerLimits(t *testing.T) {

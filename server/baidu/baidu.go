@@ -192,7 +192,7 @@ func (d *Dialect) fail(c *gin.Context, err error) {
 	be, known := toError(err)
 	id := server.RequestID(c)
 	if !known || be.Code == CodeUnknown {
-		d.core.Logger().Error("internal error", "log_id", id, "path", c.Request.URL.Path, "error", err)
+		d.core.ReportUnknown(c, err)
 	}
 	_ = c.Error(err) // shows up in the access log line
 	c.JSON(http.StatusOK, envelope{

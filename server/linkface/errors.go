@@ -154,7 +154,7 @@ func reasonFor(ans answer, err error) string {
 func (d *Dialect) fail(c *gin.Context, err error, ident *identityBlock) {
 	ans, known := toAnswer(err)
 	if !known {
-		d.core.Logger().Error("internal error", "log_id", server.RequestID(c), "path", c.Request.URL.Path, "error", err)
+		d.core.ReportUnknown(c, err)
 	}
 	_ = c.Error(err)
 	body := errorResponse{

@@ -68,6 +68,7 @@ type Dialect struct {
 	cfg      Config
 	reg      *Registry
 	requests *CounterVec
+	cancels  *CounterVec
 	latency  *HistogramVec
 	stages   *HistogramVec
 	inFlight atomic.Int64
@@ -85,6 +86,8 @@ func New(cfg Config) *Dialect {
 		"HTTP requests by method, route and status code.", "method", "endpoint", "code")
 	d.latency = d.reg.NewHistogramVec("facekit_http_request_duration_seconds",
 		"HTTP request latency from the first byte read to the last byte written.", DefaultBuckets, "method", "endpoint")
+	d.cancels = d.reg.NewCounterVec("facekit_http_client_cancels_total",
+		"Requests whose client hung up before the answer (also counted in facekit_http_requests_total with the status written).", "method", "endpoint")
 	d.reg.NewGaugeFunc("facekit_http_requests_in_flight", "HTTP requests being served.",
 		func() float64 { return float64(d.inFlight.Load()) })
 	d.stages = d.reg.NewHistogramVec("facekit_stage_duration_seconds",
@@ -144,6 +147,9 @@ func (d *Dialect) measure(c *gin.Context) {
 	}
 	method := c.Request.Method
 	d.requests.Inc(method, endpoint, strconv.Itoa(c.Writer.Status()))
+	if server.ClientCancelled(c) {
+		d.cancels.Inc(method, endpoint)
+	}
 	d.latency.Observe(time.Since(start).Seconds(), method, endpoint)
 }
 

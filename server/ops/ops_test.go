@@ -236,6 +236,47 @@ func TestCacheCheck(t *testing.T) {
 	})
 }
 
+// A client that hangs up is counted apart from the requests that failed on
+// the server's side.
+func TestClientCancelCounted(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	d := ops.New(ops.Config{})
+	d.Register(r, nil)
+	reached := make(chan struct{})
+	r.POST("/rest/2.0/face/v3/detect", func(c *gin.Context) {
+		close(reached)
+		select { // a long analysis the client gives up on
+		case <-c.Request.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+		c.JSON(http.StatusOK, gin.H{"error_code": 1})
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/rest/2.0/face/v3/detect", nil)
+	go func() { <-reached; cancel() }()
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("cancelled request succeeded")
+	}
+	want := `facekit_http_client_cancels_total{method="POST",endpoint="/rest/2.0/face/v3/detect"} 1`
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get(srv.URL + ops.PathMetrics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if body = string(b); strings.Contains(body, want) {
+			return
+		}
+	}
+	t.Fatalf("metrics lack %s:\n%s", want, body)
+}
+
 func TestRegistryFormat(t *testing.T) {
 	reg := ops.NewRegistry()
 	c := reg.NewCounterVec("x_total", "Help with \\ and\nnewline.", "path")

@@ -169,7 +169,7 @@ func toCode(err error) (int, bool) {
 func (d *Dialect) fail(c *gin.Context, err error, sessionID string) {
 	code, known := toCode(err)
 	if !known {
-		d.core.Logger().Error("internal error", "log_id", server.RequestID(c), "path", c.Request.URL.Path, "error", err)
+		d.core.ReportUnknown(c, err)
 	}
 	_ = c.Error(err)
 	msg := messages[code]
