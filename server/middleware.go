@@ -83,10 +83,15 @@ func (core *Core) baseMiddleware() gin.HandlerFunc {
 		id := NewRequestID()
 		c.Set(keyRequestID, id)
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ctxRequestID, id))
+		var capped *cappedBody
 		if c.Request.Body != nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, core.cfg.MaxBodyBytes)
+			capped = &cappedBody{ReadCloser: http.MaxBytesReader(c.Writer, c.Request.Body, core.cfg.MaxBodyBytes), raw: c.Request.Body}
+			c.Request.Body = capped
 		}
 		defer func() {
+			if capped != nil && capped.hit {
+				core.drainOversized(c, capped.raw)
+			}
 			if r := recover(); r != nil {
 				// Dialects install their own recovery that answers in the
 				// vendor's format; this is the last resort for a panic
@@ -138,6 +143,43 @@ func (core *Core) ReportUnknown(c *gin.Context, err error) {
 		return
 	}
 	core.log.Error("internal error", "log_id", RequestID(c), "path", c.Request.URL.Path, "error", err)
+}
+
+// cappedBody is the request body behind the size cap; it remembers whether
+// the cap was hit and keeps the raw body for draining.
+type cappedBody struct {
+	io.ReadCloser
+	raw io.ReadCloser
+	hit bool
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		b.hit = true
+	}
+	return n, err
+}
+
+// Bounds of the drain after an oversized body.
+const (
+	drainFactor  = 16               // read at most 16 × MaxBodyBytes more (384 MiB at the default)
+	drainTimeout = 10 * time.Second // and for at most this long
+)
+
+// drainOversized sends the answer to a request whose body was over the
+// limit, then reads and discards the rest of the body before the connection
+// closes. Closing a socket with unread data makes the kernel reset it, and a
+// client still sending its body then sees "connection reset" or "broken
+// pipe" instead of the answer. The drain is bounded in bytes and time, so a
+// client sending forever is still cut off.
+func (core *Core) drainOversized(c *gin.Context, raw io.Reader) {
+	c.Writer.Flush()
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetReadDeadline(time.Now().Add(drainTimeout)) // unsupported only on non-TCP test writers
+	n, _ := io.CopyN(io.Discard, raw, drainFactor*core.cfg.MaxBodyBytes)
+	core.log.Info("oversized body drained", "log_id", RequestID(c), "limit", core.cfg.MaxBodyBytes, "drained", n)
 }
 
 // Recovery returns middleware that turns a panic in a later handler into an
