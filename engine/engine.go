@@ -87,8 +87,6 @@ type Options struct {
 	Landmarks bool
 	// Descriptors computes each face's descriptor (implies Landmarks).
 	Descriptors bool
-	// Jitter averages the descriptor over this many jittered chips.
-	Jitter int
 }
 
 // Engine detects and describes faces. It is safe for concurrent use: each
@@ -308,7 +306,7 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	if err := stageDone(ctx, "descriptors"); err != nil {
 		return nil, err
 	}
-	descs, err := in.Describe(rgb, shapes, opts.Jitter)
+	descs, err := in.Describe(rgb, shapes, 0)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -321,7 +319,7 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 
 // Describe computes descriptors for faces that already have landmarks
 // (e.g. faces selected after a cheaper first pass).
-func (e *Engine) Describe(ctx context.Context, img image.Image, faces []Face, jitter int) error {
+func (e *Engine) Describe(ctx context.Context, img image.Image, faces []Face) error {
 	shapes := make([][]image.Point, len(faces))
 	for i, f := range faces {
 		if len(f.Landmarks) != 68 {
@@ -338,7 +336,7 @@ func (e *Engine) Describe(ctx context.Context, img image.Image, faces []Face, ji
 		return err
 	}
 	defer func() { e.pool <- in }()
-	descs, err := in.Describe(rgb, shapes, jitter)
+	descs, err := in.Describe(rgb, shapes, 0)
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}

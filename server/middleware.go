@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 )
 
@@ -22,10 +24,6 @@ const (
 	keyApp       = "facekit.app"
 	keyDialect   = "facekit.dialect"
 )
-
-type ctxKey int
-
-const ctxRequestID ctxKey = iota
 
 // ErrBodyTooLarge means the request body exceeded Config.MaxBodyBytes.
 var ErrBodyTooLarge = errors.New("server: request body too large")
@@ -51,12 +49,6 @@ func RequestID(c *gin.Context) uint64 {
 	return 0
 }
 
-// RequestIDFrom returns the request id carried by a request's context, or 0.
-func RequestIDFrom(ctx context.Context) uint64 {
-	id, _ := ctx.Value(ctxRequestID).(uint64)
-	return id
-}
-
 // SetApp records the authenticated application of the request; dialects
 // call it from their auth middleware.
 func SetApp(c *gin.Context, app store.App) { c.Set(keyApp, app) }
@@ -77,26 +69,27 @@ func SetDialect(c *gin.Context, name string) { c.Set(keyDialect, name) }
 // caps the body, recovers panics that no dialect handled, and writes one
 // access-log line. The query string is never logged: it carries
 // access tokens.
-func (core *Core) baseMiddleware() gin.HandlerFunc {
+func (s *Server) baseMiddleware() gin.HandlerFunc {
+	log := s.svc.Logger()
 	return func(c *gin.Context) {
 		start := time.Now()
 		id := NewRequestID()
 		c.Set(keyRequestID, id)
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ctxRequestID, id))
+		c.Request = c.Request.WithContext(service.WithRequestID(c.Request.Context(), id))
 		var capped *cappedBody
 		if c.Request.Body != nil {
-			capped = &cappedBody{ReadCloser: http.MaxBytesReader(c.Writer, c.Request.Body, core.cfg.MaxBodyBytes), raw: c.Request.Body}
+			capped = &cappedBody{ReadCloser: http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes), raw: c.Request.Body}
 			c.Request.Body = capped
 		}
 		defer func() {
 			if capped != nil && capped.hit {
-				core.drainOversized(c, capped.raw)
+				s.drainOversized(c, capped.raw)
 			}
 			if r := recover(); r != nil {
 				// Dialects install their own recovery that answers in the
 				// vendor's format; this is the last resort for a panic
 				// outside them, still a JSON answer and a logged stack.
-				core.log.Error("panic", "log_id", id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				log.Error("panic", "log_id", id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 				if !c.Writer.Written() {
 					c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal error", "request_id": id})
 				}
@@ -119,30 +112,10 @@ func (core *Core) baseMiddleware() gin.HandlerFunc {
 			if len(c.Errors) > 0 {
 				attrs = append(attrs, "error", c.Errors.String())
 			}
-			core.log.Info("request", attrs...)
+			log.Info("request", attrs...)
 		}()
 		c.Next()
 	}
-}
-
-// ClientCancelled reports whether the request's client hung up before the
-// answer was written (net/http cancels the request context when it sees the
-// connection close). Such a request failed because nobody waited for it,
-// not because the server broke; ops counts these separately.
-func ClientCancelled(c *gin.Context) bool {
-	return errors.Is(c.Request.Context().Err(), context.Canceled)
-}
-
-// ReportUnknown logs an error a dialect's table does not know, before the
-// dialect answers it as its generic internal error. When the client hung
-// up, the "error" is only the cancellation it caused: that is logged at
-// INFO as a client cancel, so that ERROR stays for real faults.
-func (core *Core) ReportUnknown(c *gin.Context, err error) {
-	if ClientCancelled(c) && errors.Is(err, context.Canceled) {
-		core.log.Info("client cancelled", "log_id", RequestID(c), "path", c.Request.URL.Path, "error", err)
-		return
-	}
-	core.log.Error("internal error", "log_id", RequestID(c), "path", c.Request.URL.Path, "error", err)
 }
 
 // cappedBody is the request body behind the size cap; it remembers whether
@@ -174,28 +147,49 @@ const (
 // client still sending its body then sees "connection reset" or "broken
 // pipe" instead of the answer. The drain is bounded in bytes and time, so a
 // client sending forever is still cut off.
-func (core *Core) drainOversized(c *gin.Context, raw io.Reader) {
+func (s *Server) drainOversized(c *gin.Context, raw io.Reader) {
 	c.Writer.Flush()
 	rc := http.NewResponseController(c.Writer)
 	_ = rc.SetReadDeadline(time.Now().Add(drainTimeout)) // unsupported only on non-TCP test writers
-	n, _ := io.CopyN(io.Discard, raw, drainFactor*core.cfg.MaxBodyBytes)
-	core.log.Info("oversized body drained", "log_id", RequestID(c), "limit", core.cfg.MaxBodyBytes, "drained", n)
+	n, _ := io.CopyN(io.Discard, raw, drainFactor*s.cfg.MaxBodyBytes)
+	s.svc.Logger().Info("oversized body drained", "log_id", RequestID(c), "limit", s.cfg.MaxBodyBytes, "drained", n)
+}
+
+// ClientCancelled reports whether the request's client hung up before the
+// answer was written (net/http cancels the request context when it sees the
+// connection close). Such a request failed because nobody waited for it,
+// not because the server broke; ops counts these separately.
+func ClientCancelled(c *gin.Context) bool {
+	return errors.Is(c.Request.Context().Err(), context.Canceled)
+}
+
+// ReportUnknown logs to log an error a dialect's table does not know,
+// before the dialect answers it as its generic internal error. When the
+// client hung up, the "error" is only the cancellation it caused: that is
+// logged at INFO as a client cancel, so that ERROR stays for real faults.
+func ReportUnknown(log *slog.Logger, c *gin.Context, err error) {
+	if ClientCancelled(c) && errors.Is(err, context.Canceled) {
+		log.Info("client cancelled", "log_id", RequestID(c), "path", c.Request.URL.Path, "error", err)
+		return
+	}
+	log.Error("internal error", "log_id", RequestID(c), "path", c.Request.URL.Path, "error", err)
 }
 
 // Recovery returns middleware that turns a panic in a later handler into an
-// error passed to answer, which writes the dialect's internal-error
-// response. The panic and its stack are logged with the request id.
-func (core *Core) Recovery(answer func(c *gin.Context, err error)) gin.HandlerFunc {
+// error (service.ErrInternal) passed to answer, which writes the dialect's
+// internal-error response. The panic and its stack are logged to log with
+// the request id.
+func Recovery(log *slog.Logger, answer func(c *gin.Context, err error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if r := recover(); r != nil {
 				if r == http.ErrAbortHandler {
 					panic(r) // the client went away; let net/http handle it
 				}
-				core.log.Error("panic", "log_id", RequestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				log.Error("panic", "log_id", RequestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 				c.Abort()
 				if !c.Writer.Written() {
-					answer(c, fmt.Errorf("%w: panic: %v", ErrInternal, r))
+					answer(c, fmt.Errorf("%w: panic: %v", service.ErrInternal, r))
 				}
 			}
 		}()
@@ -220,7 +214,7 @@ func ReadBody(c *gin.Context) ([]byte, error) {
 			var mbe *http.MaxBytesError
 			switch {
 			case errors.As(err, &mbe):
-				return nil, fmt.Errorf("%w: limit %d bytes", ErrBodyTooLarge, mbe.Limit)
+				return nil, fmt.Errorf("%w: limit %d bytes (%w)", ErrBodyTooLarge, mbe.Limit, mbe)
 			case errors.Is(err, io.EOF):
 				return buf, nil
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 )
 
@@ -44,10 +45,10 @@ const (
 
 // Dialect is the Baidu API. Create it with New.
 type Dialect struct {
-	core *server.Core
+	core *service.Service
 }
 
-// New returns the Baidu dialect for server.Deps.Dialects.
+// New returns the Baidu dialect for server.New.
 func New() *Dialect { return &Dialect{} }
 
 // Name implements server.Dialect.
@@ -70,10 +71,10 @@ func (d *Dialect) NotFound(c *gin.Context) {
 type handlerFunc func(ctx context.Context, app store.App, req request) (any, error)
 
 // Register implements server.Dialect.
-func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+func (d *Dialect) Register(r *gin.Engine, core *service.Service) {
 	d.core = core
 	label := func(c *gin.Context) { server.SetDialect(c, d.Name()); c.Next() }
-	recovery := core.Recovery(func(c *gin.Context, err error) { d.fail(c, err) })
+	recovery := server.Recovery(core.Logger(), func(c *gin.Context, err error) { d.fail(c, err) })
 
 	r.GET(pathToken, label, recovery, d.token)
 	r.POST(pathToken, label, recovery, d.token)
@@ -193,14 +194,15 @@ func (d *Dialect) fail(c *gin.Context, err error) {
 	be, known := toError(err)
 	id := server.RequestID(c)
 	if !known || be.Code == CodeUnknown {
-		d.core.ReportUnknown(c, err)
+		server.ReportUnknown(d.core.Logger(), c, err)
 	}
 	_ = c.Error(err) // shows up in the access log line
 	if be.Code == CodeImageSize {
 		// Name the limit, so that a client knows what to shrink to.
 		limit, what := d.core.Config().Image.MaxBytes, "image"
-		if errors.Is(err, server.ErrBodyTooLarge) {
-			limit, what = d.core.Config().MaxBodyBytes, "request body"
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			limit, what = mbe.Limit, "request body"
 		}
 		be = &Error{Code: be.Code, Msg: fmt.Sprintf("%s: %s over the limit of %s", be.Msg, what, mib(limit)), cause: err}
 	}

@@ -9,13 +9,14 @@ import (
 
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
+	"github.com/facekit/facekit/service"
 )
 
 // A script guessing secret keys is stopped after a few failures per client
 // address: the rest get the QPS-limit code, even the right secret (the
 // guesser must learn nothing), while other addresses are unaffected.
 func TestTokenThrottlesFailedLogins(t *testing.T) {
-	e := mustStart(t, nil, func(c *server.Config, _ *server.Deps) {
+	e := mustStart(t, nil, func(_ *service.Config, _ *service.Deps, c *server.Config) {
 		// The test tells addresses apart through X-Forwarded-For from a
 		// trusted loopback proxy.
 		c.TrustedProxies = []string{"127.0.0.1"}
@@ -66,8 +67,8 @@ func TestTokenThrottlesFailedLogins(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := counts[http.StatusUnauthorized]; n > server.DefaultAuthFailures {
-		t.Errorf("%d of %d wrong secrets answered 401, want at most %d before throttling (%v)", n, tries, server.DefaultAuthFailures, counts)
+	if n := counts[http.StatusUnauthorized]; n > service.DefaultAuthFailures {
+		t.Errorf("%d of %d wrong secrets answered 401, want at most %d before throttling (%v)", n, tries, service.DefaultAuthFailures, counts)
 	}
 	if counts[http.StatusUnauthorized]+counts[http.StatusTooManyRequests] != tries {
 		t.Errorf("answers %v, want only 401 and 429", counts)

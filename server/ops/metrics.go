@@ -229,19 +229,26 @@ func (h *HistogramVec) write(w io.Writer) {
 	}
 }
 
-// gaugeFunc is a gauge read when scraped.
+// gaugeFunc is a gauge (or, with kind "counter", a counter) read when
+// scraped.
 type gaugeFunc struct {
-	name, help string
-	fn         func() float64
+	name, help, kind string
+	fn               func() float64
 }
 
 // NewGaugeFunc registers a gauge whose value fn returns at scrape time.
 func (r *Registry) NewGaugeFunc(name, help string, fn func() float64) {
-	r.register(name, &gaugeFunc{name: name, help: help, fn: fn})
+	r.register(name, &gaugeFunc{name: name, help: help, kind: "gauge", fn: fn})
+}
+
+// NewCounterFunc registers a counter whose value fn returns at scrape time
+// (a count kept elsewhere, e.g. by the service).
+func (r *Registry) NewCounterFunc(name, help string, fn func() float64) {
+	r.register(name, &gaugeFunc{name: name, help: help, kind: "counter", fn: fn})
 }
 
 func (g *gaugeFunc) write(w io.Writer) {
-	header(w, g.name, g.help, "gauge")
+	header(w, g.name, g.help, g.kind)
 	fmt.Fprintf(w, "%s %s\n", g.name, formatFloat(g.fn()))
 }
 

@@ -1,7 +1,7 @@
 // Package ops serves the operator endpoints of `facekit serve`:
 // GET /metrics (Prometheus text format), GET /healthz (the process answers)
 // and GET /readyz (the engine works and the library is writable). It is a
-// server.Dialect; it must come first in server.Deps.Dialects so that its
+// server.Dialect; it must be the first dialect given to server.New so that its
 // request-counting middleware wraps the routes every later dialect adds.
 //
 // Metrics:
@@ -36,6 +36,7 @@ import (
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 )
 
@@ -60,6 +61,10 @@ type Config struct {
 	// LibraryFaces returns the number of enrolled faces (e.g.
 	// sqlite.DB.Index().Len); nil leaves facekit_library_faces out.
 	LibraryFaces func() int
+	// SourceCropFailures returns how many enrolled faces got no source
+	// crop (service.Service.SourceCropFailures); nil leaves
+	// facekit_source_crop_failures_total out.
+	SourceCropFailures func() int64
 }
 
 // Dialect serves the operator endpoints and collects the metrics. Create it
@@ -97,6 +102,11 @@ func New(cfg Config) *Dialect {
 		func() float64 { return float64(d.slots.Load()) })
 	d.reg.NewGaugeFunc("facekit_engine_slots_busy", "Engine calls in progress (busy / slots is the pool utilisation).",
 		func() float64 { return float64(d.busy.Load()) })
+	if cfg.SourceCropFailures != nil {
+		d.reg.NewCounterFunc("facekit_source_crop_failures_total",
+			"Enrolled faces stored without a source crop because making it failed; facekit reembed cannot move them to another model.",
+			func() float64 { return float64(cfg.SourceCropFailures()) })
+	}
 	if cfg.LibraryFaces != nil {
 		d.reg.NewGaugeFunc("facekit_library_faces", "Faces enrolled in the library (all applications).",
 			func() float64 { return float64(cfg.LibraryFaces()) })
@@ -120,7 +130,7 @@ func (d *Dialect) Owns(path string) bool { return false }
 func (d *Dialect) NotFound(c *gin.Context) { c.Status(http.StatusNotFound) }
 
 // Register implements server.Dialect. core may be nil (tests).
-func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+func (d *Dialect) Register(r *gin.Engine, core *service.Service) {
 	// gin binds middleware to a route when the route is added, so routes
 	// mounted before this dialect would go uncounted.
 	if n := len(r.Routes()); n > 0 && core != nil {
@@ -194,14 +204,14 @@ func (d *Dialect) ready(c *gin.Context) {
 
 // Engine wraps e so that every Analyze call is timed (stage "analyze") and
 // counted in the pool-utilisation gauges. Pass the result as
-// server.Deps.Engine.
-func (d *Dialect) Engine(e server.Engine) server.Engine {
+// service.Deps.Engine.
+func (d *Dialect) Engine(e service.Engine) service.Engine {
 	d.slots.Store(int64(e.PoolSize()))
 	return &timedEngine{Engine: e, d: d}
 }
 
 type timedEngine struct {
-	server.Engine
+	service.Engine
 	d *Dialect
 }
 
@@ -250,7 +260,7 @@ func (t *timedLibrary) AddFace(ctx context.Context, app string, user store.User,
 // image (a few milliseconds; it borrows one pool slot). The first success
 // is remembered: loaded models stay loaded, and a replica whose pool is
 // busy with real work must not turn unready and be taken out of service.
-func EngineCheck(e server.Engine) Check {
+func EngineCheck(e service.Engine) Check {
 	blank := image.NewGray(image.Rect(0, 0, 64, 64))
 	var ok atomic.Bool
 	return func(ctx context.Context) error {

@@ -277,6 +277,24 @@ func TestClientCancelCounted(t *testing.T) {
 	t.Fatalf("metrics lack %s:\n%s", want, body)
 }
 
+// Faces enrolled without a source crop are counted (issue 13: the error was
+// dropped silently).
+func TestSourceCropFailuresMetric(t *testing.T) {
+	_, srv := newRouter(ops.Config{SourceCropFailures: func() int64 { return 3 }})
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + ops.PathMetrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"# TYPE facekit_source_crop_failures_total counter", "facekit_source_crop_failures_total 3"} {
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("metrics lack %q:\n%s", want, b)
+		}
+	}
+}
+
 func TestRegistryFormat(t *testing.T) {
 	reg := ops.NewRegistry()
 	c := reg.NewCounterVec("x_total", "Help with \\ and\nnewline.", "path")
