@@ -37,7 +37,10 @@ func TestRegistryFaceErrors(t *testing.T) {
 		// The stand-in engine fails whenever it is reached, as a broken
 		// model would.
 		{"ModelFailureIsNot", testenv.BlankPNG(t, 200, 240), context.Background(), false, nil},
-		{"CancelledIsNot", testenv.BlankPNG(t, 200, 240), cancelled, false, context.Canceled},
+		// With a cancelled context the slot wait may still take a free slot
+		// (select picks at random) and reach the engine, so only "not the
+		// photo's fault" is certain here.
+		{"CancelledIsNot", testenv.BlankPNG(t, 200, 240), cancelled, false, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
