@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 )
 
@@ -18,7 +19,7 @@ func BenchmarkDescribe(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			d, err := Open(name, env)
 			if err != nil {
-				b.Skipf("model not available: %v", err)
+				missing.Data(b, missing.ModelDir, "model not available: %v", err)
 			}
 			ctx := context.Background()
 			for b.Loop() {

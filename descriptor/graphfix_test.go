@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/facekit/facekit/engine/tfgraph"
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 )
 
@@ -48,7 +49,7 @@ func TestMobileFaceNetRepairFitsBatchNorm(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := loadGraph(path, tc.repairs)
 			if err != nil {
-				t.Skipf("model not available: %v", err)
+				missing.Data(t, missing.ModelDir, "model not available: %v", err)
 			}
 			for _, layer := range layers {
 				r := meanOverSpread(t, m, inputs, layer)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 )
 
@@ -56,7 +57,7 @@ func TestModelsTellPeopleApart(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			d, err := Open(name, env)
 			if err != nil {
-				t.Skipf("model not available: %v", err)
+				missing.Data(t, missing.ModelDir, "model not available: %v", err)
 			}
 			var v [][]float32
 			for _, s := range shots {

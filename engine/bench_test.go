@@ -12,6 +12,7 @@ import (
 	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/missing"
 )
 
 // vga returns a 640×480 copy of a test photo (crop to 4:3, then resize) and
@@ -71,7 +72,7 @@ func BenchmarkLandmarks640x480(b *testing.B) { benchAnalyze(b, engine.Options{La
 func BenchmarkPipeline640x480(b *testing.B)  { benchAnalyze(b, engine.Options{Descriptors: true}) }
 func BenchmarkDetectCNN640x480(b *testing.B) {
 	if !mustEngine(b).HasCNN() {
-		b.Skip("CNN model not provisioned")
+		missing.Data(b, missing.ModelDir, "CNN model mmod_human_face_detector.dat not provisioned")
 	}
 	benchAnalyze(b, engine.Options{Detector: engine.DetectorCNN})
 }

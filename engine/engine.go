@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/facekit/facekit/engine/dlib"
 	"github.com/facekit/facekit/engine/imageio"
@@ -96,7 +97,15 @@ type Engine struct {
 	all      []*dlib.Instance
 	detector Detector
 	hasCNN   bool
+
+	// closing is closed when Close starts: waiting borrowers give up, and
+	// no call takes an instance any more.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
+
+// ErrClosed is returned by calls made after Close started.
+var ErrClosed = errors.New("engine: closed")
 
 // New loads the models and builds the pool of native instances.
 func New(cfg Config) (*Engine, error) {
@@ -133,7 +142,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{models: models, pool: make(chan *dlib.Instance, n), detector: detector, hasCNN: mmod != ""}
+	e := &Engine{models: models, pool: make(chan *dlib.Instance, n), detector: detector, hasCNN: mmod != "", closing: make(chan struct{})}
 	for i := 0; i < n; i++ {
 		in, err := dlib.NewInstance(models, resnet, mmod)
 		if err != nil {
@@ -153,16 +162,24 @@ func requireFile(path, fix string) error {
 	return nil
 }
 
-// Close frees every native instance. It must not be called while calls are
-// in flight. Idempotent.
+// Close frees every native instance. Calls in flight keep theirs until they
+// return (native work cannot be interrupted), so Close first takes every
+// instance back from the pool, waiting for those calls; calls still waiting
+// for an instance, and calls made later, fail with ErrClosed. Freeing an
+// instance a call still holds would be a use-after-free inside dlib.
+// Idempotent; safe to call concurrently with Analyze and Describe.
 func (e *Engine) Close() error {
-	for _, in := range e.all {
-		in.Close()
-	}
-	e.all = nil
-	if e.models != nil {
-		e.models.Close()
-	}
+	e.closeOnce.Do(func() {
+		close(e.closing)
+		for range e.all {
+			in := <-e.pool
+			in.Close()
+		}
+		e.all = nil
+		if e.models != nil {
+			e.models.Close()
+		}
+	})
 	return nil
 }
 
@@ -172,14 +189,41 @@ func (e *Engine) PoolSize() int { return cap(e.pool) }
 // HasCNN reports whether the CNN detector is available.
 func (e *Engine) HasCNN() bool { return e.hasCNN }
 
-// borrow waits for a free native instance or for ctx to end.
+// borrow waits for a free native instance, for ctx to end or for Close.
+// The caller gives the instance back with giveBack.
 func (e *Engine) borrow(ctx context.Context) (*dlib.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	select {
+	case <-e.closing:
+		return nil, ErrClosed
+	default:
+	}
 	select {
 	case in := <-e.pool:
+		select {
+		case <-e.closing: // Close started while we waited: it needs this one back
+			e.pool <- in
+			return nil, ErrClosed
+		default:
+		}
 		return in, nil
+	case <-e.closing:
+		return nil, ErrClosed
 	case <-ctx.Done():
 		return nil, fmt.Errorf("engine: waiting for a native instance: %w", ctx.Err())
 	}
+}
+
+// stageDone reports a cancelled or expired ctx between native stages: each
+// stage runs to its end in C, but a request whose client left or whose
+// deadline passed does not start the next one.
+func stageDone(ctx context.Context, next string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("engine: before %s: %w", next, err)
+	}
+	return nil
 }
 
 // Analyze detects the faces in img and, as opts asks, their landmarks, pose
@@ -214,6 +258,9 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	if len(dets) == 0 && opts.Upsample < 0 {
+		if err := stageDone(ctx, "the upsampled detection"); err != nil {
+			return nil, err
+		}
 		if dets, err = in.Detect(small, kind, 1); err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
@@ -236,8 +283,8 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	if len(faces) == 0 || !(opts.Landmarks || opts.Descriptors) {
 		return faces, nil
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+	if err := stageDone(ctx, "landmarks"); err != nil {
+		return nil, err
 	}
 	boxes := make([]image.Rectangle, len(faces))
 	for i := range faces {
@@ -255,6 +302,9 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	}
 	if !opts.Descriptors {
 		return faces, nil
+	}
+	if err := stageDone(ctx, "descriptors"); err != nil {
+		return nil, err
 	}
 	descs, err := in.Describe(rgb, shapes, 0)
 	if err != nil {

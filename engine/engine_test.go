@@ -17,6 +17,7 @@ import (
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/dlib"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 )
 
@@ -183,7 +184,7 @@ func TestCNNFindsProfileFaces(t *testing.T) {
 		t.Skip("the CNN detector takes seconds per photo")
 	}
 	if !mustEngine(t).HasCNN() {
-		t.Skip("mmod_human_face_detector.dat not provisioned")
+		missing.Data(t, missing.ModelDir, "mmod_human_face_detector.dat not provisioned")
 	}
 	for name := range profiles {
 		t.Run(name, func(t *testing.T) {

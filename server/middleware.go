@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -75,10 +76,15 @@ func (s *Server) baseMiddleware() gin.HandlerFunc {
 		id := NewRequestID()
 		c.Set(keyRequestID, id)
 		c.Request = c.Request.WithContext(service.WithRequestID(c.Request.Context(), id))
+		var capped *cappedBody
 		if c.Request.Body != nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+			capped = &cappedBody{ReadCloser: http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes), raw: c.Request.Body}
+			c.Request.Body = capped
 		}
 		defer func() {
+			if capped != nil && capped.hit {
+				s.drainOversized(c, capped.raw)
+			}
 			if r := recover(); r != nil {
 				// Dialects install their own recovery that answers in the
 				// vendor's format; this is the last resort for a panic
@@ -110,6 +116,63 @@ func (s *Server) baseMiddleware() gin.HandlerFunc {
 		}()
 		c.Next()
 	}
+}
+
+// cappedBody is the request body behind the size cap; it remembers whether
+// the cap was hit and keeps the raw body for draining.
+type cappedBody struct {
+	io.ReadCloser
+	raw io.ReadCloser
+	hit bool
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		b.hit = true
+	}
+	return n, err
+}
+
+// Bounds of the drain after an oversized body.
+const (
+	drainFactor  = 16               // read at most 16 × MaxBodyBytes more (384 MiB at the default)
+	drainTimeout = 10 * time.Second // and for at most this long
+)
+
+// drainOversized sends the answer to a request whose body was over the
+// limit, then reads and discards the rest of the body before the connection
+// closes. Closing a socket with unread data makes the kernel reset it, and a
+// client still sending its body then sees "connection reset" or "broken
+// pipe" instead of the answer. The drain is bounded in bytes and time, so a
+// client sending forever is still cut off.
+func (s *Server) drainOversized(c *gin.Context, raw io.Reader) {
+	c.Writer.Flush()
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetReadDeadline(time.Now().Add(drainTimeout)) // unsupported only on non-TCP test writers
+	n, _ := io.CopyN(io.Discard, raw, drainFactor*s.cfg.MaxBodyBytes)
+	s.svc.Logger().Info("oversized body drained", "log_id", RequestID(c), "limit", s.cfg.MaxBodyBytes, "drained", n)
+}
+
+// ClientCancelled reports whether the request's client hung up before the
+// answer was written (net/http cancels the request context when it sees the
+// connection close). Such a request failed because nobody waited for it,
+// not because the server broke; ops counts these separately.
+func ClientCancelled(c *gin.Context) bool {
+	return errors.Is(c.Request.Context().Err(), context.Canceled)
+}
+
+// ReportUnknown logs to log an error a dialect's table does not know,
+// before the dialect answers it as its generic internal error. When the
+// client hung up, the "error" is only the cancellation it caused: that is
+// logged at INFO as a client cancel, so that ERROR stays for real faults.
+func ReportUnknown(log *slog.Logger, c *gin.Context, err error) {
+	if ClientCancelled(c) && errors.Is(err, context.Canceled) {
+		log.Info("client cancelled", "log_id", RequestID(c), "path", c.Request.URL.Path, "error", err)
+		return
+	}
+	log.Error("internal error", "log_id", RequestID(c), "path", c.Request.URL.Path, "error", err)
 }
 
 // Recovery returns middleware that turns a panic in a later handler into an
@@ -151,7 +214,7 @@ func ReadBody(c *gin.Context) ([]byte, error) {
 			var mbe *http.MaxBytesError
 			switch {
 			case errors.As(err, &mbe):
-				return nil, fmt.Errorf("%w: limit %d bytes", ErrBodyTooLarge, mbe.Limit)
+				return nil, fmt.Errorf("%w: limit %d bytes (%w)", ErrBodyTooLarge, mbe.Limit, mbe)
 			case errors.Is(err, io.EOF):
 				return buf, nil
 			}

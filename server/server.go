@@ -38,6 +38,12 @@ type Config struct {
 	// MaxBodyBytes caps every request body; default 24 MiB, enough for two
 	// base64 images at the 10 MB image limit in one match request.
 	MaxBodyBytes int64
+
+	// TrustedProxies lists the reverse proxies (addresses or CIDR
+	// prefixes) whose X-Forwarded-For and X-Real-IP headers name the
+	// client. Default none: the peer address is the client, so a client
+	// cannot choose the address that logs and per-address throttles see.
+	TrustedProxies []string
 }
 
 // Defaults returns c with zero fields set to their defaults.
@@ -94,6 +100,11 @@ func New(cfg Config, svc *service.Service, dialects ...Dialect) (*Server, error)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = false
+	// gin trusts X-Forwarded-For from every peer unless told otherwise;
+	// nil trusts none.
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("server: trusted_proxies: %w", err)
+	}
 	r.Use(s.baseMiddleware())
 	for _, d := range dialects {
 		d.Register(r, svc)

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -30,6 +33,15 @@ func (testDialect) Register(r *gin.Engine, svc *service.Service) {
 		c.String(http.StatusOK, "vendor-internal-error log_id=%d ok=%v", RequestID(c), errors.Is(err, service.ErrInternal))
 	}))
 	g.POST("/panic", func(c *gin.Context) { panic("boom") })
+	g.POST("/slow", func(c *gin.Context) {
+		<-c.Request.Context().Done() // a long analysis the client gives up on
+		ReportUnknown(svc.Logger(), c, fmt.Errorf("analysing: %w", c.Request.Context().Err()))
+		c.String(http.StatusOK, "gone")
+	})
+	g.POST("/fail", func(c *gin.Context) {
+		ReportUnknown(svc.Logger(), c, errors.New("disk on fire"))
+		c.String(http.StatusOK, "failed")
+	})
 	g.POST("/echo", func(c *gin.Context) {
 		body, err := ReadBody(c)
 		if errors.Is(err, ErrBodyTooLarge) {
@@ -113,6 +125,103 @@ func TestMiddleware(t *testing.T) {
 		if !strings.Contains(logs.String(), "path=/t/echo") {
 			t.Fatalf("no access log line: %s", logs.String())
 		}
+	})
+}
+
+// X-Forwarded-For names the client only when a configured proxy sent it;
+// otherwise any client could pick the address the log and the per-address
+// login throttle see.
+func TestForwardedForTrust(t *testing.T) {
+	cases := []struct {
+		name    string
+		proxies []string
+		want    string
+	}{
+		{"UntrustedByDefault", nil, "remote=127.0.0.1"},
+		{"TrustedProxy", []string{"127.0.0.1"}, "remote=6.6.6.6"},
+		{"TrustedPrefix", []string{"127.0.0.0/8"}, "remote=6.6.6.6"},
+		{"OtherProxyOnly", []string{"10.0.0.1"}, "remote=127.0.0.1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			_, base := mustOpenServer(t, Config{TrustedProxies: tc.proxies}, &logs)
+			req, _ := http.NewRequest(http.MethodPost, base+"/t/echo", strings.NewReader("x"))
+			req.Header.Set("X-Forwarded-For", "6.6.6.6")
+			req.Header.Set("X-Real-IP", "6.6.6.6")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			waitFor(t, func() bool { return strings.Contains(logs.String(), "path=/t/echo") })
+			if !strings.Contains(logs.String(), tc.want) {
+				t.Fatalf("access log lacks %q:\n%s", tc.want, logs.String())
+			}
+			if tc.want != "remote=6.6.6.6" && strings.Contains(logs.String(), "6.6.6.6") {
+				t.Fatalf("forwarded address from an untrusted peer logged:\n%s", logs.String())
+			}
+		})
+	}
+	t.Run("BadProxyRefused", func(t *testing.T) {
+		s, _ := mustOpenServer(t, Config{}, nil)
+		if _, err := New(Config{TrustedProxies: []string{"not-an-ip"}}, s.svc); err == nil || !strings.Contains(err.Error(), "trusted_proxies") {
+			t.Fatalf("New with trusted proxy \"not-an-ip\": %v, want a trusted_proxies error", err)
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines to write
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond for up to 5 s (the access log is written after the
+// response has been sent).
+func waitFor(tb testing.TB, cond func() bool) {
+	tb.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	tb.Fatal("condition not met within 5 s")
+}
+
+// A client hanging up is not a server fault: INFO "client cancelled", not
+// ERROR "internal error ... context canceled".
+func TestClientCancelLoggedAsInfo(t *testing.T) {
+	var logs syncBuffer
+	_, base := mustOpenServer(t, Config{}, &logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/t/slow", nil)
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("request outlived its client's deadline")
+	}
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "path=/t/slow status=") })
+	out := logs.String()
+	if !strings.Contains(out, `level=INFO msg="client cancelled"`) || strings.Contains(out, "level=ERROR") {
+		t.Fatalf("client cancel logged as:\n%s", out)
+	}
+	t.Run("RealFaultStillError", func(t *testing.T) {
+		post(t, base+"/t/fail", nil)
+		waitFor(t, func() bool { return strings.Contains(logs.String(), `level=ERROR msg="internal error"`) })
 	})
 }
 

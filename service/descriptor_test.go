@@ -10,6 +10,7 @@ import (
 
 	"github.com/facekit/facekit/calibration"
 	"github.com/facekit/facekit/descriptor"
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/sqlite"
@@ -66,7 +67,7 @@ func TestServeOtherDescriptor(t *testing.T) {
 	eng := testenv.Engine(t)
 	mobile, err := descriptor.Open("mobileface", descriptor.Env{HumanModels: filepath.Join(testenv.ModelDir(t), "human-models")})
 	if err != nil {
-		t.Skipf("mobileface: %v", err)
+		missing.Data(t, missing.ModelDir, "mobileface: %v", err)
 	}
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "facekit.db"), sqlite.Options{})
 	if err != nil {

@@ -312,10 +312,25 @@ func (s *Service) RegistryFace(ctx context.Context, app, idNumber, name string) 
 	}
 	f, err := s.DetectOne(ctx, app, ImageSource{Kind: ImageBytes, Bytes: photo.Image})
 	switch {
-	case errors.Is(err, ErrBusy):
-		return Face{}, err
-	case err != nil:
-		return Face{}, fmt.Errorf("%w: %v", registry.ErrPhotoUnusable, err)
+	case err == nil:
+		return f, nil
+	case photoUnusable(err):
+		return Face{}, fmt.Errorf("%w: %w", registry.ErrPhotoUnusable, err)
 	}
-	return f, nil
+	// A busy server, a cancelled request or a failing model says nothing
+	// about the photo: answering "photo unusable" would send the caller to
+	// fix a registry entry that is fine.
+	return Face{}, fmt.Errorf("service: registry photo: %w", err)
+}
+
+// photoUnusable reports whether err is about the registry photo itself: no
+// face in it, or bytes that are not an acceptable image.
+func photoUnusable(err error) bool {
+	for _, target := range []error{ErrNoFace, imageio.ErrEmpty, imageio.ErrImageFormat, imageio.ErrImageCorrupt,
+		imageio.ErrImageDimensions, imageio.ErrImageTooLarge, imageio.ErrBase64} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }

@@ -47,10 +47,18 @@ func (s *Service) SourceCrop(face Face) *store.SourceCrop {
 	}
 	src, err := sourcecrop.Make(face.image, face.Face)
 	if err != nil {
+		// The face is still enrolled, but can never be re-described under
+		// another model: say so, and count it for /metrics.
+		s.sourceCropFailures.Add(1)
+		s.log.Warn("source crop failed; the face cannot be re-embedded", "box", face.Rect.String(), "error", err)
 		return nil
 	}
 	return src
 }
+
+// SourceCropFailures is how many enrolled faces got no source crop because
+// making it failed (they cannot be re-embedded by facekit reembed).
+func (s *Service) SourceCropFailures() int64 { return s.sourceCropFailures.Load() }
 
 // Thumbnail geometry: a 112 px aligned crop with generous padding shows the
 // whole head, enough to recognise someone in the console, in ~3-5 KB.

@@ -17,6 +17,7 @@ import (
 	"image"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/facekit/facekit/calibration"
@@ -43,6 +44,13 @@ type Config struct {
 	// an application has no QPS of its own; QPS 0 means unlimited.
 	QPS   float64
 	Burst int
+
+	// AuthFailures is how many failed authentications (wrong API key or
+	// secret) a client address may make per AuthFailureWindow before its
+	// attempts are refused with ErrAuthThrottled; default
+	// DefaultAuthFailures per DefaultAuthFailureWindow, negative disables.
+	AuthFailures      int
+	AuthFailureWindow time.Duration
 
 	// TokenTTL is the lifetime of issued access tokens; default 30 days
 	// (2592000 s, what the cloud API issues).
@@ -78,6 +86,10 @@ func (c Config) Defaults(pool int) Config {
 	setDur(&c.QueueTimeout, 30*time.Second)
 	setDur(&c.TokenTTL, 30*24*time.Hour)
 	setDur(&c.SessionCodeTTL, 5*time.Minute)
+	setDur(&c.AuthFailureWindow, DefaultAuthFailureWindow)
+	if c.AuthFailures == 0 {
+		c.AuthFailures = DefaultAuthFailures
+	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = pool
 	}
@@ -154,7 +166,12 @@ type Service struct {
 	log     *slog.Logger
 	sem     chan struct{}
 	limiter *ratelimit.Limiter
-	fetcher *imagesrc.Fetcher
+	// authFails counts failed authentications per client address
+	// (authguard.go).
+	authFails *ratelimit.Limiter
+	// sourceCropFailures counts enrolled faces left without a source crop.
+	sourceCropFailures atomic.Int64
+	fetcher            *imagesrc.Fetcher
 	// model is the descriptor model's name and metric how its vectors
 	// compare.
 	model  string
@@ -195,14 +212,15 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	cfg = cfg.Defaults(deps.Engine.PoolSize())
 	return &Service{
-		cfg:     cfg,
-		deps:    deps,
-		log:     deps.Logger,
-		sem:     make(chan struct{}, cfg.Concurrency),
-		limiter: ratelimit.New(),
-		fetcher: imagesrc.New(cfg.Fetch),
-		model:   model,
-		metric:  info.Metric,
+		cfg:       cfg,
+		deps:      deps,
+		log:       deps.Logger,
+		sem:       make(chan struct{}, cfg.Concurrency),
+		limiter:   ratelimit.New(),
+		authFails: ratelimit.New(),
+		fetcher:   imagesrc.New(cfg.Fetch),
+		model:     model,
+		metric:    info.Metric,
 	}, nil
 }
 

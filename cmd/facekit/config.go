@@ -102,8 +102,10 @@ func (c EngineConfig) DescriptorModel() string {
 // defaults.
 type ServerConfig struct {
 	MaxBodyBytes      int64    `toml:"max_body_bytes"`      // default 24 MiB
-	QPS               float64  `toml:"qps"`                 // per-application requests/s, 0 = unlimited (env FACEKIT_QPS)
-	Burst             int      `toml:"burst"`               // token-bucket burst, default = QPS
+	QPS               float64  `toml:"qps"`                 // per-application requests/s, default DefaultQPS, 0 = unlimited (env FACEKIT_QPS)
+	Burst             int      `toml:"burst"`               // token-bucket burst, default DefaultBurst
+	AuthFailures      int      `toml:"auth_failures"`       // failed sign-ins per client address per auth_failure_window, default 10, -1 = off
+	AuthFailureWindow Duration `toml:"auth_failure_window"` // default 1m
 	TokenTTL          Duration `toml:"token_ttl"`           // access-token lifetime, default 720h
 	ReadTimeout       Duration `toml:"read_timeout"`        // default 60s
 	WriteTimeout      Duration `toml:"write_timeout"`       // default 120s
@@ -114,6 +116,10 @@ type ServerConfig struct {
 	MaxImageSide      int      `toml:"max_image_side"`      // default 10000 px
 	MaxFaceTokens     int      `toml:"max_face_tokens"`     // detected-face cache size, default 100000
 	ShutdownGraceTime Duration `toml:"shutdown_grace_time"` // default 30s
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
+	// whose X-Forwarded-For names the client; default none (env
+	// FACEKIT_TRUSTED_PROXIES, comma-separated).
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // RegistryConfig chooses the registry-photo source behind identity
@@ -148,10 +154,23 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
+// Default per-application rate limit. A kiosk makes one or two calls per
+// visitor (detect, then search or verify), a few per second at most while
+// someone stands in front of it; 10 per second with a burst of 20 leaves it
+// ample room, while one leaked or looping key cannot take every engine slot
+// of a small server (HOG detection serves roughly 4 requests/s per core).
+// A site whose many kiosks share one key raises [server] qps (or that
+// application's own limit, store SetAppLimits).
+const (
+	DefaultQPS   = 10
+	DefaultBurst = 20
+)
+
 func defaultConfig() Config {
 	return Config{
-		Addr: "127.0.0.1:8080",
-		Data: "data",
+		Server: ServerConfig{QPS: DefaultQPS, Burst: DefaultBurst},
+		Addr:   "127.0.0.1:8080",
+		Data:   "data",
 		Engine: EngineConfig{
 			Models:     "models/data",
 			Detector:   "hog",
@@ -228,6 +247,14 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 			return fmt.Errorf("FACEKIT_QPS: %w", err)
 		}
 		cfg.Server.QPS = q
+	}
+	if v := getenv("FACEKIT_TRUSTED_PROXIES"); v != "" {
+		cfg.Server.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				cfg.Server.TrustedProxies = append(cfg.Server.TrustedProxies, p)
+			}
+		}
 	}
 	if v := getenv("FACEKIT_THUMBNAILS"); v != "" {
 		b, err := strconv.ParseBool(v)

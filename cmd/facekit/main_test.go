@@ -229,6 +229,28 @@ func tomlKeys(t reflect.Type) []string {
 	return keys
 }
 
+// A server started with no configuration limits each application's rate
+// (issue 13: qps=0, unlimited, was the default).
+func TestDefaultRateLimit(t *testing.T) {
+	cfg, err := loadConfig("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.QPS != DefaultQPS || cfg.Server.Burst != DefaultBurst || cfg.Server.QPS <= 0 {
+		t.Fatalf("default qps %g burst %d, want %d and %d", cfg.Server.QPS, cfg.Server.Burst, DefaultQPS, DefaultBurst)
+	}
+	t.Run("ZeroStillMeansUnlimited", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "c.toml")
+		if err := os.WriteFile(file, []byte("[server]\nqps = 0.0\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadConfig(file, func(string) string { return "" })
+		if err != nil || cfg.Server.QPS != 0 {
+			t.Fatalf("qps = 0 in the file gave %g, %v", cfg.Server.QPS, err)
+		}
+	})
+}
+
 // TestEngineCommandsReadConfig checks that the offline engine commands take
 // the one config path serve takes: defaults, then the TOML file, then the
 // environment, then flags (`facekit models` prints the paths it checks).

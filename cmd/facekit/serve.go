@@ -102,6 +102,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 
 	// ops must be the first dialect: gin attaches middleware only to the
 	// routes registered after it, and its metrics should see them all.
+	// The service is built after ops (it runs on ops' instrumented
+	// engine and library); the failure counter reads it once it exists.
+	var svc *service.Service
 	opsd := ops.New(ops.Config{
 		Checks: map[string]ops.Check{
 			"engine": ops.EngineCheck(eng), "library": ops.WritableCheck(dbPath),
@@ -111,12 +114,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 			"library_model": libraryModelCheck(db, cfg),
 		},
 		LibraryFaces: db.Index().Len,
+		SourceCropFailures: func() int64 {
+			if svc == nil {
+				return 0
+			}
+			return svc.SourceCropFailures()
+		},
 	})
 	attrs, live, err := humanModels(cfg.Engine.Models, log)
 	if err != nil {
 		return err
 	}
-	svc, err := service.New(serviceConfig(cfg), service.Deps{
+	svc, err = service.New(serviceConfig(cfg), service.Deps{
 		Engine:     opsd.Engine(eng),
 		Descriptor: opsd.Describer(desc),
 		Library:    opsd.Library(db),
@@ -134,9 +143,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		return err
 	}
 	srv, err := server.New(server.Config{
-		ReadTimeout:  time.Duration(cfg.Server.ReadTimeout),
-		WriteTimeout: time.Duration(cfg.Server.WriteTimeout),
-		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		ReadTimeout:    time.Duration(cfg.Server.ReadTimeout),
+		WriteTimeout:   time.Duration(cfg.Server.WriteTimeout),
+		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
+		TrustedProxies: cfg.Server.TrustedProxies,
 	}, svc, append([]server.Dialect{opsd}, dialects(cfg)...)...)
 	if err != nil {
 		return err
@@ -155,13 +165,15 @@ func serviceConfig(cfg Config) service.Config {
 		limits.MaxSide = cfg.Server.MaxImageSide
 	}
 	return service.Config{
-		Thumbnails:   cfg.Library.Thumbnails,
-		SourceCrops:  cfg.Library.SourceCrops,
-		QueueTimeout: time.Duration(cfg.Server.QueueTimeout),
-		QPS:          cfg.Server.QPS,
-		Burst:        cfg.Server.Burst,
-		TokenTTL:     time.Duration(cfg.Server.TokenTTL),
-		Image:        limits,
+		Thumbnails:        cfg.Library.Thumbnails,
+		SourceCrops:       cfg.Library.SourceCrops,
+		QueueTimeout:      time.Duration(cfg.Server.QueueTimeout),
+		QPS:               cfg.Server.QPS,
+		Burst:             cfg.Server.Burst,
+		AuthFailures:      cfg.Server.AuthFailures,
+		AuthFailureWindow: time.Duration(cfg.Server.AuthFailureWindow),
+		TokenTTL:          time.Duration(cfg.Server.TokenTTL),
+		Image:             limits,
 		Fetch: imagesrc.Config{
 			Timeout:      time.Duration(cfg.Server.FetchTimeout),
 			AllowPrivate: cfg.Server.AllowPrivateURLs,

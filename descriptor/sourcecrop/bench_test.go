@@ -10,6 +10,7 @@ import (
 	"github.com/facekit/facekit/descriptor/sourcecrop"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 )
 
@@ -38,7 +39,7 @@ func BenchmarkRedescribe(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			d, err := descriptor.Open(name, env)
 			if err != nil {
-				b.Skip(err)
+				missing.Data(b, missing.ModelDir, "%v", err)
 			}
 			ctx := context.Background()
 			b.ResetTimer()

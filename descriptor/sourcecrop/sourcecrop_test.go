@@ -10,6 +10,7 @@ import (
 	"github.com/facekit/facekit/descriptor/sourcecrop"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/store"
 )
@@ -62,7 +63,7 @@ func TestCropHoldsEveryModelsAlignment(t *testing.T) {
 	mobile, err := descriptor.Open(descriptor.MobileFace.Name, descriptor.Env{
 		Engine: eng, HumanModels: filepath.Join(testenv.ModelDir(t), "human-models")})
 	if err != nil {
-		t.Skipf("mobileface: %v", err)
+		missing.Data(t, missing.ModelDir, "mobileface: %v", err)
 	}
 	ctx := context.Background()
 	for _, name := range []string{"jimin.jpg", "bona.jpg", "chaeyeon2.jpg", "elkie.jpg"} {

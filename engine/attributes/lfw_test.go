@@ -9,6 +9,7 @@ import (
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 )
 
@@ -44,7 +45,7 @@ func lfwFaces(tb testing.TB) []photoFace {
 	for _, n := range names {
 		files, err := os.ReadDir(filepath.Join(root, n))
 		if err != nil || len(files) == 0 {
-			tb.Skipf("LFW image of %s not found: %v", n, err)
+			missing.Data(tb, missing.TestData, "LFW image of %s not found: %v", n, err)
 		}
 		data, err := os.ReadFile(filepath.Join(root, n, files[0].Name()))
 		if err != nil {

@@ -76,10 +76,16 @@ func statusErr(op string, st *C.fk_status) error {
 }
 
 // Models holds the read-only shape predictor shared by all instances.
-// Safe for concurrent use.
+// Safe for concurrent use. It is reference-counted: the owner holds one
+// reference (dropped by Close) and every Instance made from it another
+// (dropped by Instance.Close), and the native models are freed when the last
+// is gone, so closing them before an instance that still uses them cannot
+// free memory under it.
 type Models struct {
-	mu  sync.Mutex
-	ptr *C.fk_models
+	mu     sync.Mutex
+	ptr    *C.fk_models
+	refs   int
+	closed bool
 }
 
 // LoadModels reads the 68-point shape predictor.
@@ -92,20 +98,45 @@ func LoadModels(shapePath string) (*Models, error) {
 		return nil, statusErr("load shape predictor "+shapePath, &st)
 	}
 	liveHandles.Add(1)
-	return &Models{ptr: p}, nil
+	return &Models{ptr: p, refs: 1}, nil
 }
 
-// Close frees the models. Instances made from them must be closed first.
-// Idempotent.
+// Close drops the owner's reference; the models are freed once every
+// instance made from them is closed too. No new instance can be made from
+// closed models. Idempotent.
 func (m *Models) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ptr != nil {
+	if !m.closed {
+		m.closed = true
+		m.releaseLocked()
+	}
+	return nil
+}
+
+// acquire takes a reference for a new instance.
+func (m *Models) acquire() (*C.fk_models, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.ptr == nil {
+		return nil, ErrClosed
+	}
+	m.refs++
+	return m.ptr, nil
+}
+
+func (m *Models) release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.releaseLocked()
+}
+
+func (m *Models) releaseLocked() {
+	if m.refs--; m.refs == 0 && m.ptr != nil {
 		C.fk_models_free(m.ptr)
 		m.ptr = nil
 		liveHandles.Add(-1)
 	}
-	return nil
 }
 
 // Instance is one set of dlib networks (HOG detector, ResNet, optional MMOD
@@ -119,8 +150,12 @@ type Instance struct {
 // NewInstance loads the networks. mmodPath may be "" (CNN detection then
 // returns ErrModel).
 func NewInstance(m *Models, resnetPath, mmodPath string) (*Instance, error) {
-	if m == nil || m.ptr == nil {
+	if m == nil {
 		return nil, fmt.Errorf("new instance: %w", ErrClosed)
+	}
+	mp, err := m.acquire()
+	if err != nil {
+		return nil, fmt.Errorf("new instance: %w", err)
 	}
 	cr := C.CString(resnetPath)
 	defer C.free(unsafe.Pointer(cr))
@@ -130,20 +165,24 @@ func NewInstance(m *Models, resnetPath, mmodPath string) (*Instance, error) {
 		defer C.free(unsafe.Pointer(cm))
 	}
 	var st C.fk_status
-	p := C.fk_instance_new(m.ptr, cr, cm, &st)
+	p := C.fk_instance_new(mp, cr, cm, &st)
 	if p == nil {
+		m.release()
 		return nil, statusErr("load networks", &st)
 	}
 	liveHandles.Add(1)
 	return &Instance{ptr: p, models: m, hasCNN: mmodPath != ""}, nil
 }
 
-// Close frees the networks. Idempotent.
+// Close frees the networks and drops the instance's reference to its
+// models. Idempotent. Not safe to call while a method of in is running
+// (the Engine's pool guarantees that by draining first).
 func (in *Instance) Close() error {
 	if in.ptr != nil {
 		C.fk_instance_free(in.ptr)
 		in.ptr = nil
 		liveHandles.Add(-1)
+		in.models.release()
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"github.com/facekit/facekit/engine/imageio/internal/craft"
+	"github.com/facekit/facekit/internal/missing"
 )
 
 // intakeDir holds the committed fixtures made by internal/gen.
@@ -396,11 +397,11 @@ func testdataDir() string {
 func BenchmarkDecodeJPEG640x480(b *testing.B) {
 	dir := testdataDir()
 	if dir == "" {
-		b.Skip("shared test photos not present")
+		missing.Data(b, missing.TestData, "shared test photos not present")
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "faces", "jimin.jpg"))
 	if err != nil {
-		b.Skip(err)
+		missing.Data(b, missing.TestData, "%v", err)
 	}
 	photo, err := jpeg.Decode(bytes.NewReader(raw))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 )
 
@@ -81,7 +82,7 @@ func nuaaSamples(tb testing.TB, step int, want func(subject int) bool) (out []nu
 	for _, kind := range []string{"live", "print"} {
 		subs, err := os.ReadDir(filepath.Join(root, kind))
 		if err != nil {
-			tb.Skipf("NUAA crops not found: %v", err)
+			missing.Data(tb, missing.TestData, "NUAA crops not found: %v", err)
 		}
 		for _, sub := range subs {
 			var s int

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/facekit/facekit/internal/missing"
 )
 
 // testdataDir finds the shared test photos: $FACEKIT_TESTDATA, else
@@ -20,7 +22,7 @@ func testdataDir(tb testing.TB) string {
 			return d
 		}
 	}
-	tb.Skip("shared test photos not found; set FACEKIT_TESTDATA")
+	missing.Data(tb, missing.TestData, "shared test photos not found")
 	return ""
 }
 

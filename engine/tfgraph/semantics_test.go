@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/facekit/facekit/internal/missing"
 )
 
 // These tests run the real models on real photos and check that the outputs
@@ -139,7 +141,7 @@ func nuaaCrops(t *testing.T, kind string, step int) (imgs []image.Image, subject
 	dir := filepath.Join(testdataDir(t), "spoof-nuaa", kind)
 	subs, err := os.ReadDir(dir)
 	if err != nil {
-		t.Skipf("NUAA crops not found: %v", err)
+		missing.Data(t, missing.TestData, "NUAA crops not found: %v", err)
 	}
 	for si, sub := range subs {
 		files, err := os.ReadDir(filepath.Join(dir, sub.Name()))

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/internal/missing"
 )
 
 // RepoRoot returns the directory holding go.mod, walking up from the
@@ -39,7 +40,8 @@ func RepoRoot(tb testing.TB) string {
 }
 
 // TestData returns the shared test-photo directory (with faces/, lfw/,
-// spoof-nuaa/), skipping the test when it is not provisioned.
+// spoof-nuaa/), skipping the test when it is not provisioned (failing it
+// in CI, see internal/missing).
 func TestData(tb testing.TB) string {
 	tb.Helper()
 	dir := os.Getenv("FACEKIT_TESTDATA")
@@ -47,7 +49,7 @@ func TestData(tb testing.TB) string {
 		dir = filepath.Join(RepoRoot(tb), "..", "shared", "testdata")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "faces")); err != nil {
-		tb.Skipf("test photos not found at %s (set FACEKIT_TESTDATA)", dir)
+		missing.Data(tb, missing.TestData, "test photos not found at %s", dir)
 	}
 	return dir
 }
@@ -67,7 +69,7 @@ func ModelDir(tb testing.TB) string {
 		dir = filepath.Join(RepoRoot(tb), "models", "data")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "dlib_face_recognition_resnet_model_v1.dat")); err != nil {
-		tb.Skipf("models not found in %s (run `make models`)", dir)
+		missing.Data(tb, missing.ModelDir, "models not found in %s (run `make models`)", dir)
 	}
 	return dir
 }
@@ -100,7 +102,7 @@ func Photo(tb testing.TB, name string) []byte {
 	tb.Helper()
 	data, err := os.ReadFile(Face(tb, name))
 	if errors.Is(err, os.ErrNotExist) {
-		tb.Skipf("test photo %s not present", name)
+		missing.Data(tb, missing.TestData, "test photo %s not present", name)
 	}
 	if err != nil {
 		tb.Fatalf("testenv: %v", err)

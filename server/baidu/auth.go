@@ -30,6 +30,15 @@ type tokenResponse struct {
 	SessionSecret string `json:"session_secret"`
 }
 
+// throttledAnswer is the token endpoint's answer to an address that failed
+// to authenticate too often. It has the OAuth error fields the SDKs read from
+// this endpoint and Baidu's QPS-limit code, which their retry logic knows.
+type throttledAnswer struct {
+	oauthError
+	ErrorCode int    `json:"error_code"`
+	ErrorMsg  string `json:"error_msg"`
+}
+
 // oauthError is the OAuth error answer (RFC 6749 section 5.2 shape, as the
 // cloud's token endpoint sends it).
 type oauthError struct {
@@ -62,12 +71,22 @@ func (d *Dialect) token(c *gin.Context) {
 	}
 	clientID, secret := vals.Get("client_id"), vals.Get("client_secret")
 	if clientID == "" {
+		d.core.AuthFailed(c.ClientIP())
 		c.JSON(http.StatusUnauthorized, oauthError{"invalid_client", "unknown client id"})
+		return
+	}
+	if err := d.core.AuthAllowed(c.ClientIP()); err != nil {
+		_ = c.Error(err)
+		c.JSON(http.StatusTooManyRequests, throttledAnswer{
+			oauthError: oauthError{"invalid_client", "too many failed attempts from this address; try again later"},
+			ErrorCode:  CodeQPSLimit, ErrorMsg: Message(CodeQPSLimit),
+		})
 		return
 	}
 	app, tok, _, err := d.core.IssueToken(c.Request.Context(), clientID, secret)
 	switch {
 	case errors.Is(err, service.ErrBadCredentials):
+		d.core.AuthFailed(c.ClientIP())
 		_ = c.Error(err)
 		c.JSON(http.StatusUnauthorized, oauthError{"invalid_client", "Client authentication failed"})
 		return

@@ -9,6 +9,7 @@ package baidu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -193,15 +194,29 @@ func (d *Dialect) fail(c *gin.Context, err error) {
 	be, known := toError(err)
 	id := server.RequestID(c)
 	if !known || be.Code == CodeUnknown {
-		d.core.Logger().Error("internal error", "log_id", id, "path", c.Request.URL.Path, "error", err)
+		server.ReportUnknown(d.core.Logger(), c, err)
 	}
 	_ = c.Error(err) // shows up in the access log line
+	if be.Code == CodeImageSize {
+		// Name the limit, so that a client knows what to shrink to.
+		limit, what := d.core.Config().Image.MaxBytes, "image"
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			limit, what = mbe.Limit, "request body"
+		}
+		be = &Error{Code: be.Code, Msg: fmt.Sprintf("%s: %s over the limit of %s", be.Msg, what, mib(limit)), cause: err}
+	}
 	c.JSON(http.StatusOK, envelope{
 		ErrorCode: be.Code,
 		ErrorMsg:  be.Msg,
 		LogID:     id,
 		Timestamp: time.Now().Unix(),
 	})
+}
+
+// mib writes a byte count for people: "24 MiB (25165824 bytes)".
+func mib(n int64) string {
+	return fmt.Sprintf("%g MiB (%d bytes)", float64(n)/(1<<20), n)
 }
 
 func formatID(id uint64) string { return strconv.FormatUint(id, 10) }

@@ -113,6 +113,10 @@ const (
 	CodeInvalidNameOrID     = 222360
 	CodeSystemBusy          = 222901
 	CodeBodyNotJSON         = 222200 // cloud
+	// CodeImageSize is the Baidu AI platform's "image size error", which
+	// its image services answer for an image over the size limit. The face
+	// SDK document's table has no size code of its own (see toError).
+	CodeImageSize = 216202
 )
 
 // messages holds error_msg for every code facekit answers with, plus the
@@ -162,6 +166,7 @@ var messages = map[int]string{
 	CodeThresholdFormat:     "param[match_threshold] format error",
 	CodeSortTypeFormat:      "param[face_sort_type] format error",
 	CodeBodyNotJSON:         "request body should be json format",
+	CodeImageSize:           "image size error",
 	CodeNetwork:             "network not available",
 	CodeNoFace:              "pic not has face",
 	CodeImageCheck:          "image check fail",
@@ -248,11 +253,11 @@ var errorTable = []struct {
 	{service.ErrNotAvailable, CodeNoPermission},
 
 	// Request bodies and images.
-	{server.ErrBodyTooLarge, CodeImageFormat},
+	{server.ErrBodyTooLarge, CodeImageSize},
 	{service.ErrImageType, CodeImageTypeFormat},
 	{imageio.ErrEmpty, CodeImageFormat},
 	{imageio.ErrBase64, CodeImageFormat},
-	{imageio.ErrImageTooLarge, CodeImageFormat},
+	{imageio.ErrImageTooLarge, CodeImageSize},
 	{imageio.ErrImageFormat, CodeImageCheck},
 	{imageio.ErrImageCorrupt, CodeImageCheck},
 	{imageio.ErrImageDimensions, CodeImageCheck},

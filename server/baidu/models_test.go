@@ -16,6 +16,7 @@ import (
 	"github.com/facekit/facekit/engine/attributes"
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/engine/liveness"
+	"github.com/facekit/facekit/internal/missing"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
@@ -45,7 +46,7 @@ func mustHumanModels(tb testing.TB) (*attributes.Analyzer, *liveness.Checker) {
 		sharedLiv, humanErr = liveness.New(dir)
 	})
 	if errors.Is(humanErr, engine.ErrModelMissing) {
-		tb.Skipf("human models not provisioned: %v", humanErr)
+		missing.Data(tb, missing.ModelDir, "human models not provisioned: %v", humanErr)
 	}
 	if humanErr != nil {
 		tb.Fatal(humanErr)
@@ -190,7 +191,7 @@ func nuaaCrops(t *testing.T, eng *engine.Engine, liv *liveness.Checker, kind, su
 	dir := filepath.Join(testenv.TestData(t), "spoof-nuaa", kind, subject)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("NUAA crops not present: %v", err)
+		missing.Data(t, missing.TestData, "NUAA crops not present: %v", err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +328,7 @@ func TestFaceverify(t *testing.T) {
 	att, liv := mustHumanModels(t)
 	crops := nuaaCrops(t, eng, liv, "live", "0004", 3)
 	if len(crops) < 3 {
-		t.Skipf("only %d NUAA crops with a face", len(crops))
+		missing.Data(t, missing.TestData, "only %d NUAA crops with a face", len(crops))
 	}
 	e := mustStart(t, eng, withHumanModels(att, liv))
 	type result struct {

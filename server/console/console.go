@@ -214,7 +214,7 @@ func (d *Dialect) fail(c *gin.Context, err error) {
 		c.JSON(http.StatusRequestEntityTooLarge, apiError{Error: err.Error(), Code: "image_too_large"})
 		return
 	}
-	d.core.Logger().Error("console: internal error", "log_id", server.RequestID(c), "path", c.FullPath(), "error", err)
+	server.ReportUnknown(d.core.Logger(), c, err)
 	c.JSON(http.StatusInternalServerError, apiError{Error: fmt.Sprintf("internal error (log id %d)", server.RequestID(c)), Code: "internal"})
 }
 

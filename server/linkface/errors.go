@@ -89,6 +89,7 @@ var errorTable = []struct {
 	{is(service.ErrBadCredentials), answer{401, "UNAUTHORIZED", "", ""}},
 	{is(errKeyExpired), answer{403, "KEY_EXPIRED", "", ""}},
 	{is(service.ErrRateLimited), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
+	{is(service.ErrAuthThrottled), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
 	{is(service.ErrBusy), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
 	{is(store.ErrQuotaExceeded), answer{403, "OUT_OF_QUOTA", "", ""}},
 	{is(service.ErrNotAvailable), answer{403, "NO_PERMISSION", "", ""}},
@@ -154,7 +155,7 @@ func reasonFor(ans answer, err error) string {
 func (d *Dialect) fail(c *gin.Context, err error, ident *identityBlock) {
 	ans, known := toAnswer(err)
 	if !known {
-		d.core.Logger().Error("internal error", "log_id", server.RequestID(c), "path", c.Request.URL.Path, "error", err)
+		server.ReportUnknown(d.core.Logger(), c, err)
 	}
 	_ = c.Error(err)
 	body := errorResponse{

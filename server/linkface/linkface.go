@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image/jpeg"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,9 +34,12 @@ const (
 	Prefix = "/identity/"
 )
 
+// imageLimitBytes is the Linkface image size limit, 2 MiB.
+const imageLimitBytes = 2 << 20
+
 // Image limits Linkface documents: JPEG, BMP, PNG, GIF or TIFF, sides
 // above 8 and at most 4000 pixels, at most 2 MB.
-var imageLimits = imageio.Limits{MaxBytes: 2 << 20, MinSide: 9, MaxSide: 4000, MaxPixels: 4000 * 4000}
+var imageLimits = imageio.Limits{MaxBytes: imageLimitBytes, MinSide: 9, MaxSide: 4000, MaxPixels: 4000 * 4000}
 
 // allowedFormats are the formats Linkface accepts (no WebP).
 var allowedFormats = map[string]bool{
@@ -143,17 +147,43 @@ func (d *Dialect) requestID(c *gin.Context) string {
 // person up, detect, compare.
 func (d *Dialect) verify(c *gin.Context) {
 	ctx := c.Request.Context()
-	req, err := parseRequest(c)
+	// Credentials are checked before any upload is read: from the query
+	// and the fields ahead of the first file part when the body is
+	// multipart (the doc's examples send them there), else once the small
+	// body is parsed.
+	if err := d.core.AuthAllowed(c.ClientIP()); err != nil {
+		d.fail(c, err, nil)
+		return
+	}
+	var app store.App
+	authenticated := false
+	login := func(vals url.Values) error {
+		a, err := d.authenticate(ctx, vals.Get("api_id"), vals.Get("api_secret"))
+		if errors.Is(err, service.ErrBadCredentials) {
+			d.core.AuthFailed(c.ClientIP())
+		}
+		if err != nil {
+			return err
+		}
+		app, authenticated = a, true
+		return nil
+	}
+	beforeFile := func(vals url.Values) error {
+		if vals.Get("api_id") == "" && vals.Get("api_secret") == "" {
+			return nil // credentials after the file: checked below, the file capped meanwhile
+		}
+		return login(vals)
+	}
+	req, err := parseRequest(c, beforeFile)
 	if err != nil {
 		d.fail(c, err, nil)
 		return
 	}
-	defer req.cleanup()
-
-	app, err := d.authenticate(ctx, req.get("api_id"), req.get("api_secret"))
-	if err != nil {
-		d.fail(c, err, nil)
-		return
+	if !authenticated {
+		if err := login(req.values); err != nil {
+			d.fail(c, err, nil)
+			return
+		}
 	}
 	server.SetApp(c, app)
 	if err := d.core.Admit(ctx, app); err != nil {

@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,10 @@ type Config struct {
 	// LibraryFaces returns the number of enrolled faces (e.g.
 	// sqlite.DB.Index().Len); nil leaves facekit_library_faces out.
 	LibraryFaces func() int
+	// SourceCropFailures returns how many enrolled faces got no source
+	// crop (service.Service.SourceCropFailures); nil leaves
+	// facekit_source_crop_failures_total out.
+	SourceCropFailures func() int64
 }
 
 // Dialect serves the operator endpoints and collects the metrics. Create it
@@ -76,6 +81,7 @@ type Dialect struct {
 	reg      *prometheus.Registry
 	scrape   http.Handler
 	requests *prometheus.CounterVec
+	cancels  *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	stages   *prometheus.HistogramVec
 	inFlight atomic.Int64
@@ -98,7 +104,9 @@ func New(cfg Config) *Dialect {
 	d.stages = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "facekit_stage_duration_seconds",
 		Help:    "Time spent per processing stage: analyze (detect, landmarks, including the wait for a native instance), describe (one face's descriptor, any model), search (1:N index), enroll (library write).",
 		Buckets: DefaultBuckets}, []string{"stage"})
-	d.reg.MustRegister(d.requests, d.latency, d.stages,
+	d.cancels = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "facekit_http_client_cancels_total",
+		Help: "Requests whose client hung up before the answer (also counted in facekit_http_requests_total with the status written)."}, []string{"method", "endpoint"})
+	d.reg.MustRegister(d.requests, d.cancels, d.latency, d.stages,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facekit_http_requests_in_flight", Help: "HTTP requests being served."},
 			func() float64 { return float64(d.inFlight.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facekit_engine_slots", Help: "Native engine instances (the pool size)."},
@@ -106,6 +114,11 @@ func New(cfg Config) *Dialect {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facekit_engine_slots_busy", Help: "Engine calls in progress (busy / slots is the pool utilisation)."},
 			func() float64 { return float64(d.busy.Load()) }),
 	)
+	if cfg.SourceCropFailures != nil {
+		d.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "facekit_source_crop_failures_total",
+			Help: "Enrolled faces stored without a source crop because making it failed; facekit reembed cannot move them to another model."},
+			func() float64 { return float64(cfg.SourceCropFailures()) }))
+	}
 	if cfg.LibraryFaces != nil {
 		d.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facekit_library_faces", Help: "Faces enrolled in the library (all applications)."},
 			func() float64 { return float64(cfg.LibraryFaces()) }))
@@ -155,6 +168,9 @@ func (d *Dialect) measure(c *gin.Context) {
 	method := c.Request.Method
 	d.requests.WithLabelValues(method, endpoint, strconv.Itoa(c.Writer.Status())).Inc()
 	d.latency.WithLabelValues(method, endpoint).Observe(time.Since(start).Seconds())
+	if server.ClientCancelled(c) {
+		d.cancels.WithLabelValues(method, endpoint).Inc()
+	}
 }
 
 func (d *Dialect) metrics(c *gin.Context) {
@@ -290,11 +306,44 @@ func EngineCheck(e service.Engine) Check {
 	}
 }
 
+// WritableInterval is how long WritableCheck reuses its last probe. A load
+// balancer polling /readyz every second would otherwise turn readiness into
+// a create-fsync-delete disk load; a few seconds of staleness does not
+// matter to it.
+const WritableInterval = 5 * time.Second
+
 // WritableCheck reports whether the database file and its directory can be
 // written: it creates, syncs and removes a probe file next to the database
 // (SQLite needs the directory for its journal) and opens the file for
-// writing. A read-only mount or a full disk fails it.
+// writing. A read-only mount or a full disk fails it. The probe runs at
+// most once per WritableInterval; calls in between return its result.
 func WritableCheck(dbPath string) Check {
+	return CacheCheck(writableProbe(dbPath), WritableInterval)
+}
+
+// CacheCheck returns a check that runs check at most once per ttl and
+// answers the calls in between with the last result, errors included.
+// Concurrent callers wait for the one probe in progress rather than
+// starting their own.
+func CacheCheck(check Check, ttl time.Duration) Check {
+	var (
+		mu      sync.Mutex
+		last    error
+		checked time.Time
+	)
+	return func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !checked.IsZero() && time.Since(checked) < ttl {
+			return last
+		}
+		last = check(ctx)
+		checked = time.Now()
+		return last
+	}
+}
+
+func writableProbe(dbPath string) Check {
 	return func(ctx context.Context) error {
 		dir := filepath.Dir(dbPath)
 		f, err := os.CreateTemp(dir, ".facekit-ready-*")

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	dto "github.com/prometheus/client_model/go"
@@ -278,5 +279,122 @@ func TestWritableCheckReadOnlyDirectory(t *testing.T) {
 	defer os.Chmod(dir, 0o700)
 	if err := ops.WritableCheck(db)(context.Background()); err == nil {
 		t.Error("read-only directory passed the check")
+	}
+}
+
+// A /readyz poll must not write to the disk each time: the probe file is
+// created and removed (changing the directory's mtime) at most once per
+// WritableInterval.
+func TestWritableCheckCached(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "facekit.db")
+	if err := os.WriteFile(db, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check := ops.WritableCheck(db)
+	if err := check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mtime := func() time.Time {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.ModTime()
+	}
+	before := mtime()
+	for range 50 {
+		if err := check(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := mtime(); !after.Equal(before) {
+		t.Fatalf("50 checks within %s wrote to the directory (mtime %v -> %v)", ops.WritableInterval, before, after)
+	}
+}
+
+func TestCacheCheck(t *testing.T) {
+	calls := 0
+	fail := errors.New("probe failed")
+	probe := func(context.Context) error { calls++; return fail }
+	t.Run("ErrorCached", func(t *testing.T) {
+		c := ops.CacheCheck(probe, time.Hour)
+		for range 3 {
+			if err := c(context.Background()); !errors.Is(err, fail) {
+				t.Fatalf("cached check = %v, want the probe's error", err)
+			}
+		}
+		if calls != 1 {
+			t.Fatalf("probe ran %d times, want 1", calls)
+		}
+	})
+	t.Run("Expires", func(t *testing.T) {
+		calls = 0
+		c := ops.CacheCheck(probe, time.Nanosecond)
+		c(context.Background())
+		time.Sleep(time.Millisecond)
+		c(context.Background())
+		if calls != 2 {
+			t.Fatalf("probe ran %d times after the ttl, want 2", calls)
+		}
+	})
+}
+
+// A client that hangs up is counted apart from the requests that failed on
+// the server's side.
+func TestClientCancelCounted(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	d := ops.New(ops.Config{})
+	d.Register(r, nil)
+	reached := make(chan struct{})
+	r.POST("/rest/2.0/face/v3/detect", func(c *gin.Context) {
+		close(reached)
+		select { // a long analysis the client gives up on
+		case <-c.Request.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+		c.JSON(http.StatusOK, gin.H{"error_code": 1})
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/rest/2.0/face/v3/detect", nil)
+	go func() { <-reached; cancel() }()
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("cancelled request succeeded")
+	}
+	want := `facekit_http_client_cancels_total{endpoint="/rest/2.0/face/v3/detect",method="POST"} 1`
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get(srv.URL + ops.PathMetrics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if body = string(b); strings.Contains(body, want) {
+			return
+		}
+	}
+	t.Fatalf("metrics lack %s:\n%s", want, body)
+}
+
+// Faces enrolled without a source crop are counted (issue 13: the error was
+// dropped silently).
+func TestSourceCropFailuresMetric(t *testing.T) {
+	_, srv := newRouter(ops.Config{SourceCropFailures: func() int64 { return 3 }})
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + ops.PathMetrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"# TYPE facekit_source_crop_failures_total counter", "facekit_source_crop_failures_total 3"} {
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("metrics lack %q:\n%s", want, b)
+		}
 	}
 }

@@ -170,7 +170,7 @@ func toCode(err error) (int, bool) {
 func (d *Dialect) fail(c *gin.Context, err error, sessionID string) {
 	code, known := toCode(err)
 	if !known {
-		d.core.Logger().Error("internal error", "log_id", server.RequestID(c), "path", c.Request.URL.Path, "error", err)
+		server.ReportUnknown(d.core.Logger(), c, err)
 	}
 	_ = c.Error(err)
 	msg := messages[code]

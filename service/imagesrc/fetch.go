@@ -170,14 +170,81 @@ func controlFor(allowPrivate bool) func(network, address string, _ syscall.RawCo
 	}
 }
 
-// cgnat is the carrier-grade NAT range (RFC 6598), private in practice.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// Ranges that are not private by netip's predicates but must not be reached
+// on a client's behalf either.
+var (
+	// internalPrefixes are refused outright.
+	internalPrefixes = []netip.Prefix{
+		netip.MustParsePrefix("0.0.0.0/8"),      // "this network" (RFC 791); 0.x.y.z reaches the local host on Linux
+		netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT (RFC 6598), private in practice
+		netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments (RFC 6890)
+		netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking (RFC 2544), often used for lab networks
+		netip.MustParsePrefix("240.0.0.0/4"),    // reserved, and the limited broadcast 255.255.255.255
+		netip.MustParsePrefix("fec0::/10"),      // deprecated site-local (RFC 3879), still routed inside some sites
+		netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64 (RFC 8215): site-specific, embedding position unknown
+		netip.MustParsePrefix("100::/64"),       // discard-only (RFC 6666)
+	}
+	// nat64 (RFC 6052 well-known prefix) carries an IPv4 address in its last 32 bits.
+	nat64 = netip.MustParsePrefix("64:ff9b::/96")
+	// ipv4Compatible is the deprecated ::a.b.c.d form (RFC 4291 2.5.5.1).
+	ipv4Compatible = netip.MustParsePrefix("::/96")
+	// sixToFour (RFC 3056) carries an IPv4 address in bits 16..47.
+	sixToFour = netip.MustParsePrefix("2002::/16")
+	// teredo (RFC 4380) carries the server IPv4 in bits 32..63 and the
+	// client IPv4, inverted, in bits 96..127.
+	teredo = netip.MustParsePrefix("2001::/32")
+)
 
 // Internal reports whether ip is an address a public service must not
-// connect to on a client's behalf.
+// connect to on a client's behalf. IPv6 forms that embed an IPv4 address
+// (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo) are judged by the IPv4
+// address they reach: 64:ff9b::a9fe:a9fe is 169.254.169.254 through a NAT64
+// gateway.
 func Internal(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
+	if internalSimple(ip) {
+		return true
+	}
+	if !ip.Is6() {
+		return false
+	}
+	for _, v4 := range embeddedIPv4(ip) {
+		if internalSimple(v4) {
+			return true
+		}
+	}
+	return false
+}
+
+// internalSimple checks ip against the predicates and ranges, without
+// looking inside IPv6 transition addresses.
+func internalSimple(ip netip.Addr) bool {
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
 		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() ||
-		ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip)
+		ip.IsMulticast() || ip.IsUnspecified() {
+		return true
+	}
+	for _, p := range internalPrefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// embeddedIPv4 returns the IPv4 addresses an IPv6 transition address
+// reaches or carries (none for a plain IPv6 address).
+func embeddedIPv4(ip netip.Addr) []netip.Addr {
+	b := ip.As16()
+	v4 := func(off int) netip.Addr { return netip.AddrFrom4([4]byte{b[off], b[off+1], b[off+2], b[off+3]}) }
+	switch {
+	case nat64.Contains(ip), ipv4Compatible.Contains(ip):
+		return []netip.Addr{v4(12)}
+	case sixToFour.Contains(ip):
+		return []netip.Addr{v4(2)}
+	case teredo.Contains(ip):
+		client := [4]byte{^b[12], ^b[13], ^b[14], ^b[15]}
+		return []netip.Addr{v4(4), netip.AddrFrom4(client)}
+	}
+	return nil
 }

@@ -85,24 +85,51 @@ func TestFetch(t *testing.T) {
 }
 
 func TestInternal(t *testing.T) {
-	cases := map[string]bool{
-		"127.0.0.1":        true,
-		"::1":              true,
-		"10.1.2.3":         true,
-		"172.16.0.1":       true,
-		"192.168.1.1":      true,
-		"169.254.169.254":  true, // cloud metadata
-		"100.64.0.1":       true,
-		"0.0.0.0":          true,
-		"::ffff:127.0.0.1": true,
-		"fe80::1":          true,
-		"fc00::1":          true,
-		"8.8.8.8":          false,
-		"2001:4860::8888":  false,
+	cases := []struct {
+		addr string
+		want bool
+		why  string
+	}{
+		{"127.0.0.1", true, "loopback"},
+		{"::1", true, "IPv6 loopback"},
+		{"10.1.2.3", true, "private"},
+		{"172.16.0.1", true, "private"},
+		{"192.168.1.1", true, "private"},
+		{"169.254.169.254", true, "cloud metadata"},
+		{"100.64.0.1", true, "CGNAT"},
+		{"0.0.0.0", true, "unspecified"},
+		{"0.1.2.3", true, "this network"},
+		{"::ffff:127.0.0.1", true, "IPv4-mapped loopback"},
+		{"fe80::1", true, "link-local"},
+		{"fc00::1", true, "unique local"},
+		{"fec0::1", true, "site-local"},
+		{"198.18.0.1", true, "benchmarking"},
+		{"198.19.255.254", true, "benchmarking, upper half"},
+		{"240.0.0.1", true, "reserved"},
+		{"255.255.255.255", true, "broadcast"},
+		{"192.0.0.170", true, "IETF assignments"},
+		{"64:ff9b::a9fe:a9fe", true, "NAT64 of 169.254.169.254"},
+		{"64:ff9b::7f00:1", true, "NAT64 of 127.0.0.1"},
+		{"64:ff9b::808:808", false, "NAT64 of 8.8.8.8"},
+		{"64:ff9b:1::a9fe:a9fe", true, "local-use NAT64"},
+		{"64:ff9b:1:2::808:808", true, "local-use NAT64, any embedding"},
+		{"::a9fe:a9fe", true, "IPv4-compatible 169.254.169.254"},
+		{"::10.0.0.1", true, "IPv4-compatible private"},
+		{"2002:a9fe:a9fe::1", true, "6to4 of 169.254.169.254"},
+		{"2002:c0a8:101::1", true, "6to4 of 192.168.1.1"},
+		{"2002:808:808::1", false, "6to4 of 8.8.8.8"},
+		{"2001:0:4136:e378:8000:63bf:5601:5601", true, "Teredo, client 169.254.169.254 inverted"},
+		{"2001:0:a00:1::1", true, "Teredo, server 10.0.0.1"},
+		{"2001:0:808:808:0:0:f7f7:f7f7", false, "Teredo, server and client 8.8.8.8"},
+		{"8.8.8.8", false, "public"},
+		{"2001:4860::8888", false, "public IPv6 (not Teredo: 2001:4860::/32)"},
+		{"2606:4700::1111", false, "public IPv6"},
 	}
-	for addr, want := range cases {
-		if got := Internal(netip.MustParseAddr(addr)); got != want {
-			t.Errorf("Internal(%s) = %v, want %v", addr, got, want)
-		}
+	for _, tc := range cases {
+		t.Run(tc.addr, func(t *testing.T) {
+			if got := Internal(netip.MustParseAddr(tc.addr)); got != tc.want {
+				t.Errorf("Internal(%s) = %v, want %v (%s)", tc.addr, got, tc.want, tc.why)
+			}
+		})
 	}
 }

@@ -38,6 +38,27 @@ func NewWithClock(now func() time.Time) *Limiter {
 	return &Limiter{now: now, buckets: make(map[string]*bucket)}
 }
 
+// Peek reports whether key's bucket holds a token, without spending it:
+// the caller spends one later with Allow if the event it counts happens
+// (a failed sign-in, say). Arguments are as for Allow.
+func (l *Limiter) Peek(key string, rate float64, burst int) bool {
+	if rate <= 0 {
+		return true
+	}
+	size := float64(burst)
+	if size < 1 {
+		size = max(1, rate)
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return true
+	}
+	return min(size, b.tokens+max(0, now.Sub(b.last).Seconds())*rate) >= 1
+}
+
 // Allow spends one token of key's bucket and reports whether there was one.
 // rate is the refill in tokens per second and burst the bucket size; a rate
 // <= 0 means unlimited. burst < 1 is treated as max(1, rate) so that a

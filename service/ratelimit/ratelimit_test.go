@@ -65,3 +65,23 @@ func TestAllow(t *testing.T) {
 		}
 	})
 }
+
+func TestPeek(t *testing.T) {
+	c := &fakeClock{t: time.Unix(1000, 0)}
+	l := NewWithClock(c.now)
+	for i := range 5 {
+		if !l.Peek("addr", 1, 3) {
+			t.Fatalf("peek %d: no token, none spent yet", i)
+		}
+	}
+	for range 3 {
+		l.Allow("addr", 1, 3)
+	}
+	if l.Peek("addr", 1, 3) {
+		t.Fatal("peek found a token after the burst was spent")
+	}
+	c.advance(time.Second)
+	if !l.Peek("addr", 1, 3) {
+		t.Fatal("peek found no token after a refill")
+	}
+}
