@@ -23,7 +23,7 @@ type indexUpdate func(w *index.Writer) error
 
 // change is one entry of the change log: what a transaction touched.
 type change struct {
-	kind              string // "group", "user" or "all"
+	kind             string // "group", "user" or "all"
 	app, group, user string
 }
 

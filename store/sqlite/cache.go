@@ -56,7 +56,7 @@ func (db *DB) PutFaceToken(ctx context.Context, app string, f store.DetectedFace
 func (db *DB) GetFaceToken(ctx context.Context, app, token string) (store.DetectedFace, error) {
 	var (
 		f                        = store.DetectedFace{Token: token}
-		raw                     []byte
+		raw                      []byte
 		created                  int64
 		left, top, right, bottom sql.NullInt64
 		roll                     sql.NullFloat64

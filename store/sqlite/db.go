@@ -28,8 +28,8 @@ import (
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
 	"github.com/facekit/facekit/store"
-	"github.com/facekit/facekit/store/internal/blob"
 	"github.com/facekit/facekit/store/index"
+	"github.com/facekit/facekit/store/internal/blob"
 )
 
 //go:embed migrations/*.sql
@@ -331,7 +331,7 @@ func (db *DB) fillIndex(ctx context.Context, w *index.Writer) error {
 	defer rows.Close()
 	var (
 		app, group, user, info, token, model sql.RawBytes
-		raw                                 sql.RawBytes
+		raw                                  sql.RawBytes
 		vec                                  []float32
 		// Strings repeat across consecutive rows; reuse the previous
 		// string rather than allocating a copy of the same bytes.

@@ -7,8 +7,8 @@ import (
 	"fmt"
 
 	"github.com/facekit/facekit/store"
-	"github.com/facekit/facekit/store/internal/blob"
 	"github.com/facekit/facekit/store/index"
+	"github.com/facekit/facekit/store/internal/blob"
 )
 
 // CreateGroup creates an empty group. It returns store.ErrInvalidID,
@@ -281,7 +281,7 @@ func (db *DB) ListFaces(ctx context.Context, app, group, user string) ([]store.F
 		for rows.Next() {
 			f := store.Face{GroupID: group, UserID: user}
 			var (
-				raw    []byte
+				raw     []byte
 				created int64
 			)
 			if err := rows.Scan(&f.Token, &f.Embedding.Model, &raw, &created); err != nil {
@@ -404,7 +404,7 @@ func userEmbeddings(ctx context.Context, tx *sql.Tx, uref int64) ([]store.Face, 
 	var faces []store.Face
 	for rows.Next() {
 		var (
-			f    store.Face
+			f   store.Face
 			raw []byte
 		)
 		if err := rows.Scan(&f.Token, &f.Embedding.Model, &raw); err != nil {

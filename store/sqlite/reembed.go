@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/facekit/facekit/store"
-	"github.com/facekit/facekit/store/internal/blob"
 	"github.com/facekit/facekit/store/index"
+	"github.com/facekit/facekit/store/internal/blob"
 )
 
 var _ store.Reembedder = (*DB)(nil)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-		"encoding/hex"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"

@@ -994,7 +994,7 @@ func testFaceTokens(t *testing.T, b Backend) {
 	if err != nil || got.Embedding.Model != model || fmt.Sprint(got.Embedding.Vector) != "[1 2]" || got.Created.IsZero() {
 		t.Fatalf("GetFaceToken = %+v, %v", got, err)
 	}
-	put(a, "t1") // t1 is now the newest
+	put(a, "t1")  // t1 is now the newest
 	put(b2, "t4") // the bound is per database: evicts t2, the oldest
 	tests := []struct {
 		name, app, token string
