@@ -39,15 +39,19 @@ func (db *DB) catchUpLocked(ctx context.Context) error {
 		return db.fail("catch up", err)
 	}
 	defer tx.Rollback(ctx)
-	var head, oldest int64
-	if err := tx.QueryRow(ctx, `SELECT seq, (SELECT coalesce(min(seq), 0) FROM changes) FROM change_seq`).Scan(&head, &oldest); err != nil {
+	// next is the first logged number after the index's; every number
+	// handed out has entries, so anything but seq+1 means the log was
+	// pruned past this node.
+	var head, next int64
+	if err := tx.QueryRow(ctx, `SELECT seq, (SELECT coalesce(min(seq), 0) FROM changes WHERE seq > $1) FROM change_seq`,
+		db.seq).Scan(&head, &next); err != nil {
 		return db.fail("catch up", err)
 	}
 	if head <= db.seq {
 		db.down.Store(false)
 		return nil
 	}
-	if head-db.seq > maxReplay || oldest > db.seq+1 {
+	if head-db.seq > maxReplay || next != db.seq+1 {
 		return db.reloadIn(ctx, tx, head)
 	}
 	rows, err := tx.Query(ctx, `SELECT kind, app_id, group_id, user_id FROM changes WHERE seq > $1 AND seq <= $2 ORDER BY seq`, db.seq, head)
