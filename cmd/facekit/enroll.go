@@ -27,7 +27,6 @@ import (
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/store"
-	"github.com/facekit/facekit/store/sqlite"
 )
 
 // Outcomes of enrolling one photo. They are written to the journal and
@@ -149,10 +148,7 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if _, err := os.Stat(opts.dbPath); err != nil {
-		return fmt.Errorf("no library at %s (create an application first: facekit app create --data %s --name NAME)", opts.dbPath, cfg.Data)
-	}
-	db, err := sqlite.Open(opts.dbPath, libraryOptions(cfg))
+	db, err := openLibrary(ctx, cfg, libraryUse{})
 	if err != nil {
 		return err
 	}
@@ -195,7 +191,7 @@ func openEngine(cfg Config) (*engine.Engine, error) {
 
 // enroll runs one (possibly resumed) bulk enrollment. It stops early, with
 // the journal flushed, when ctx ends; the summary is returned either way.
-func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollOptions, progress io.Writer) (*enrollSummary, error) {
+func enroll(ctx context.Context, eng *engine.Engine, db Library, opts enrollOptions, progress io.Writer) (*enrollSummary, error) {
 	if _, err := db.AppByID(ctx, opts.app); err != nil {
 		return nil, fmt.Errorf("application %q: %w", opts.app, err)
 	}

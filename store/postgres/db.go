@@ -19,6 +19,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -276,38 +277,105 @@ func (db *DB) reloadLocked(ctx context.Context) error {
 }
 
 // fillIndex empties the index behind w and loads the library as tx sees
-// it. Rows come in the binary protocol and are decoded from pgx's buffers
-// (RawValues) without a copy per row; strings repeated across
-// consecutive rows are reused. Measured in BenchmarkLoad.
+// it, in three streams: groups with their face counts (to size each
+// group's matrix once), users, then faces in id order. Joining users to
+// faces here rather than in SQL spares PostgreSQL a sort of every vector
+// (an external merge on disk past work_mem: a 1M-face load took 54 s that
+// way, see BenchmarkLoad); faces come by their primary key, in the binary
+// protocol, decoded from pgx's buffers (RawValues) without a copy per row.
 func (db *DB) fillIndex(ctx context.Context, tx pgx.Tx, w *index.Writer) error {
 	w.Reset()
-	rows, err := tx.Query(ctx, `SELECT g.app_id, g.group_id,
-			(SELECT count(*) FROM users u JOIN faces f ON f.user_ref = u.id WHERE u.group_ref = g.id)
-		FROM groups g ORDER BY g.id`)
+	type groupRow struct{ app, group string }
+	groups := map[int64]*groupRow{}
+	rows, err := tx.Query(ctx, `SELECT g.id, g.app_id, g.group_id, count(f.id)
+		FROM groups g LEFT JOIN users u ON u.group_ref = g.id LEFT JOIN faces f ON f.user_ref = u.id
+		GROUP BY g.id ORDER BY g.id`)
 	if err != nil {
 		return db.fail("load groups", err)
 	}
 	for rows.Next() {
 		var (
-			app, group string
-			faces      int
+			id    int64
+			g     groupRow
+			faces int
 		)
-		if err := rows.Scan(&app, &group, &faces); err != nil {
+		if err := rows.Scan(&id, &g.app, &g.group, &faces); err != nil {
 			rows.Close()
 			return db.fail("load groups", err)
 		}
-		if db.holds(group) {
-			w.Reserve(app, group, faces)
+		if db.holds(g.group) {
+			groups[id] = &g
+			w.Reserve(g.app, g.group, faces)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return db.fail("load groups", err)
 	}
-	return db.addFaceRows(ctx, tx, w, `SELECT g.app_id, g.group_id, u.user_id, u.info, f.face_token, f.model, f.vector
-		FROM faces f JOIN users u ON u.id = f.user_ref JOIN groups g ON g.id = u.group_ref
-		WHERE $1::text[] IS NULL OR g.group_id = ANY($1)
-		ORDER BY f.id`, db.groupFilter())
+
+	type userRow struct {
+		g        *groupRow
+		id, info string
+	}
+	users := map[int64]userRow{}
+	rows, err = tx.Query(ctx, `SELECT id, group_ref, user_id, info FROM users`)
+	if err != nil {
+		return db.fail("load users", err)
+	}
+	for rows.Next() {
+		var (
+			id, gref int64
+			u        userRow
+		)
+		if err := rows.Scan(&id, &gref, &u.id, &u.info); err != nil {
+			rows.Close()
+			return db.fail("load users", err)
+		}
+		if u.g = groups[gref]; u.g != nil {
+			users[id] = u
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return db.fail("load users", err)
+	}
+
+	rows, err = tx.Query(ctx, `SELECT user_ref, face_token, model, vector FROM faces ORDER BY id`)
+	if err != nil {
+		return db.fail("load faces", err)
+	}
+	defer rows.Close()
+	if fd := rows.FieldDescriptions(); len(fd) != 4 || fd[0].Format != pgx.BinaryFormatCode || fd[3].Format != pgx.BinaryFormatCode {
+		return fmt.Errorf("postgres: load faces: not in the binary format")
+	}
+	var (
+		vec       []float32
+		lastModel string
+	)
+	for rows.Next() {
+		v := rows.RawValues()
+		if len(v[0]) != 8 {
+			return fmt.Errorf("postgres: load faces: user_ref of %d bytes", len(v[0]))
+		}
+		u, ok := users[int64(binary.BigEndian.Uint64(v[0]))]
+		if !ok {
+			continue // a group this node does not hold
+		}
+		if vec, err = decodeVector(vec[:0], v[3]); err != nil {
+			return fmt.Errorf("postgres: load face %s: %w", v[1], err)
+		}
+		if string(v[2]) != lastModel {
+			lastModel = string(v[2])
+		}
+		e := store.Embedding{Model: lastModel, Vector: vec}
+		if err := w.AddFace(u.g.app, u.g.group, store.User{GroupID: u.g.group, UserID: u.id, Info: u.info}, string(v[1]), e); err != nil {
+			return fmt.Errorf("postgres: load face %s: %w", v[1], err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return db.fail("load faces", err)
+	}
+	return nil
 }
 
 // groupFilter is the $1 of queries limited to Options.Groups (NULL: all).

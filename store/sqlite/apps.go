@@ -48,6 +48,27 @@ func (db *DB) CreateApp(ctx context.Context, name string) (store.App, string, er
 	return a, key, nil
 }
 
+// RestoreApp creates application a exactly as given (id, API key, secret
+// hash, limits, calls used), as `facekit import` moves it from another
+// library. An application with a's id is left alone: created is false.
+func (db *DB) RestoreApp(ctx context.Context, a store.App) (created bool, err error) {
+	err = db.write(ctx, func(tx *sql.Tx) (indexUpdate, error) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO apps (id, name, api_key, secret_hash, created, qps, quota, calls_used)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			a.ID, a.Name, a.APIKey, a.SecretHash, nanos(a.Created), a.QPS, a.Quota, a.CallsUsed)
+		if err != nil {
+			return nil, err
+		}
+		n, _ := res.RowsAffected()
+		created = n == 1
+		return nil, nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: restore app %q: %w", a.ID, err)
+	}
+	return created, nil
+}
+
 // AppByKey returns the application with the API key or store.ErrAppNotFound.
 func (db *DB) AppByKey(ctx context.Context, apiKey string) (store.App, error) {
 	return db.appWhere(ctx, `api_key = ?`, apiKey)

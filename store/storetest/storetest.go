@@ -28,6 +28,7 @@ type Store interface {
 	store.SessionCodes
 	store.Reembedder
 	SourceCrop(ctx context.Context, app, group, user, token string) (*store.SourceCrop, error)
+	RestoreApp(ctx context.Context, a store.App) (bool, error)
 	Index() *index.Index
 	Close() error
 }
@@ -87,6 +88,7 @@ func Run(t *testing.T, b Backend) {
 		{"SessionCodes", testSessionCodes},
 		{"ConcurrentUse", testConcurrentUse},
 		{"SourceCrops", testSourceCrops},
+		{"RestoreApp", testRestoreApp},
 		{"FaceLimitAcrossHandles", testFaceLimitAcrossHandles},
 		{"ReplaceAtomicAcrossHandles", testReplaceAtomicAcrossHandles},
 		{"HandlesFollowEachOther", testHandlesFollowEachOther},
@@ -148,6 +150,33 @@ func testSourceCrops(t *testing.T, b Backend) {
 	}
 	if _, err := db.SourceCrop(ctx, app, "g", "u", "t3"); !errors.Is(err, store.ErrFaceNotFound) {
 		t.Fatalf("SourceCrop of unknown face: %v", err)
+	}
+}
+
+// testRestoreApp: an application restored from another library keeps its
+// id, key, secret, limits and calls; restoring it again changes nothing.
+func testRestoreApp(t *testing.T, b Backend) {
+	ctx := context.Background()
+	src, dst := b.open(t, Options{}), b.open(t, Options{})
+	a, secret, err := src.CreateApp(ctx, "moved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SetAppLimits(ctx, a.ID, 7, 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.CountCall(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	a, _ = src.AppByID(ctx, a.ID)
+	for i, want := range []bool{true, false} {
+		if created, err := dst.RestoreApp(ctx, a); err != nil || created != want {
+			t.Fatalf("restore %d: created %v, %v; want %v", i, created, err, want)
+		}
+	}
+	got, err := dst.AppByKey(ctx, a.APIKey)
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(a) || !dst.VerifySecret(got, secret) {
+		t.Fatalf("restored app %+v, %v; want %+v with a working secret", got, err, a)
 	}
 }
 
