@@ -245,6 +245,9 @@ var errorTable = []struct {
 	{store.ErrTokenNotFound, CodeTokenInvalid},
 	{store.ErrAppNotFound, CodeTokenInvalid},
 	{server.ErrNotAvailable, CodeNoPermission},
+	// The shared library database is unreachable: the write did not
+	// happen; the client may retry.
+	{store.ErrUnavailable, CodeUnavailable},
 
 	// Request bodies and images.
 	{server.ErrBodyTooLarge, CodeImageFormat},
