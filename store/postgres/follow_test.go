@@ -167,3 +167,50 @@ func TestOutage(t *testing.T) {
 	}
 	waitFor(t, "B to see t2 after the restart", func() bool { return found(b, app, "g", "t2", emb(2, 2)) })
 }
+
+// TestGroupsSubset: a node limited to some groups loads and follows only
+// those; searches of other groups answer store.ErrGroupNotFound, while
+// its writes still reach the whole library.
+func TestGroupsSubset(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	all := mustOpen(t, dsn, Options{PollInterval: -1, NoListen: true})
+	app := mustApp(t, all)
+	for i, g := range []string{"a", "b", "a", "b"} {
+		if err := addFace(all, app, g, fmt.Sprintf("u%d", i), "t", emb(float32(i), 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	part := mustOpen(t, dsn, Options{PollInterval: -1, NoListen: true, Groups: []string{"a"}})
+	check := func(when string, faces int) {
+		t.Helper()
+		if n := part.Index().Len(); n != faces {
+			t.Fatalf("%s: node holds %d faces, want %d (group a only)", when, n, faces)
+		}
+		if _, err := part.Search(ctx, app, []string{"b"}, emb(1, 3), "", 1); !errors.Is(err, store.ErrGroupNotFound) {
+			t.Fatalf("%s: search of a group the node does not hold: %v", when, err)
+		}
+	}
+	check("after load", 2)
+	if err := addFace(all, app, "a", "u9", "t", emb(9, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := addFace(all, app, "b", "u8", "t", emb(8, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := part.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after following", 3)
+	// Its own write to a group it does not hold lands in the library only.
+	if err := addFace(part, app, "b", "u7", "t", emb(7, 3)); err != nil {
+		t.Fatal(err)
+	}
+	check("after its own write to b", 3)
+	if err := all.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := all.Index().Len(); n != 7 {
+		t.Fatalf("full node holds %d faces, want 7", n)
+	}
+}
