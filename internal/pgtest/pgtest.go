@@ -55,12 +55,24 @@ var (
 // Use it as TestMain: func TestMain(m *testing.M) { pgtest.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop stops the shared server, if one started, and removes its files.
+func Stop() {
 	if shared != nil {
 		if err := shared.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
 		}
 	}
-	os.Exit(code)
+}
+
+// Available returns nil when PostgreSQL's binaries are installed, else
+// the error saying what to install.
+func Available() error {
+	_, err := findBin()
+	return err
 }
 
 // Shared returns the binary's server, starting it on first use. It skips

@@ -13,16 +13,16 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/internal/libtest"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/store"
-	"github.com/facekit/facekit/store/sqlite"
+	"github.com/facekit/facekit/store/backend"
 )
 
 func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
@@ -61,7 +61,7 @@ func (c *clock) advance(d time.Duration) {
 type env struct {
 	tb     testing.TB
 	base   string
-	db     *sqlite.DB
+	db     backend.Library
 	clock  *clock
 	app    store.App
 	apiKey string
@@ -80,11 +80,7 @@ func mustStart(tb testing.TB, eng server.Engine, opts ...option) *env {
 		eng = unusedEngine{}
 	}
 	clk := &clock{}
-	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "facekit.db"), sqlite.Options{Now: clk.now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	db := libtest.Open(tb, clk.now)
 	app, secret, err := db.CreateApp(context.Background(), "test")
 	if err != nil {
 		tb.Fatal(err)
