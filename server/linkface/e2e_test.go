@@ -26,10 +26,10 @@ import (
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/linkface"
+	"github.com/facekit/facekit/store/backend"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/httpsrc"
 	"github.com/facekit/facekit/store/registry/sqlitesrc"
-	"github.com/facekit/facekit/store/backend"
 )
 
 // Registry records used by the tests (valid GB 11643 numbers).

@@ -21,10 +21,10 @@ import (
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/tencent"
+	"github.com/facekit/facekit/store/backend"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/httpsrc"
 	"github.com/facekit/facekit/store/registry/sqlitesrc"
-	"github.com/facekit/facekit/store/backend"
 )
 
 const (
