@@ -178,17 +178,56 @@ func BenchmarkFollowLatency(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
 
-// BenchmarkSearch measures a search of one 10000-face group on a node
-// (the index alone: PostgreSQL is not on the search path).
+// BenchmarkSearch measures search latency (p50, p99) on a node holding a
+// 10000-face group: alone, and while another node enrolls into the group
+// continuously, so that the follower's index updates contend with the
+// searches. PostgreSQL is not on the search path either way.
 func BenchmarkSearch(b *testing.B) {
-	dsn := pgtest.NewDatabase(b)
-	app := fillByCopy(b, dsn, 10000)
-	db := mustOpen(b, dsn, Options{})
-	probe := store.Embedding{Model: "test_model", Vector: make([]float32, 128)}
-	b.ResetTimer()
-	for range b.N {
-		if _, err := db.Search(context.Background(), app, []string{"g0"}, probe, "", 5); err != nil {
-			b.Fatal(err)
+	for _, writer := range []bool{false, true} {
+		name := "Alone"
+		if writer {
+			name = "WhileOtherNodeEnrolls"
 		}
+		b.Run(name, func(b *testing.B) {
+			dsn := pgtest.NewDatabase(b)
+			app := fillByCopy(b, dsn, 10000)
+			node := mustOpen(b, dsn, Options{})
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			if writer {
+				other := mustOpen(b, dsn, Options{})
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if err := addFace(other, app, "g0", fmt.Sprintf("w%d", i), "t", crashVector(i)); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			probe := store.Embedding{Model: "test_model", Vector: make([]float32, 128)}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				start := time.Now()
+				if _, err := node.Search(context.Background(), app, []string{"g0"}, probe, "", 5); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			close(stop)
+			wg.Wait()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
 	}
 }
