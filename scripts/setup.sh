@@ -10,6 +10,7 @@ packages=(
   libopenblas-dev liblapack-dev     # BLAS/LAPACK for dlib's networks
   libjpeg-dev libpng-dev libgif-dev
   libsqlite3-dev
+  postgresql-15                     # the postgres library backend and its tests (initdb, pg_ctl)
   curl bzip2 ca-certificates jq     # jq: the README's curl examples
 )
 

@@ -50,6 +50,12 @@ var (
 	ErrSessionNotFound = errors.New("store: session not found")
 	// ErrSessionExpired is a voice-code session past its expiry.
 	ErrSessionExpired = errors.New("store: session expired")
+	// ErrUnavailable means the library's database cannot be reached (a
+	// shared PostgreSQL library while the server is down or cut off). The
+	// write did not happen, or for an interrupted commit may have
+	// happened: the caller should retry. Searches keep answering from the
+	// in-memory index meanwhile.
+	ErrUnavailable = errors.New("store: library database unavailable")
 )
 
 // Embedding is a face descriptor together with the model that produced it.

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-
-	"github.com/facekit/facekit/store/sqlite"
 )
 
 // runApp manages API applications: `facekit app create --name NAME`.
@@ -32,10 +29,7 @@ func runApp(args []string, stdout, stderr io.Writer) error {
 	if *name == "" {
 		return fmt.Errorf("--name is required")
 	}
-	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	db, err := sqlite.Open(filepath.Join(cfg.Data, "facekit.db"), libraryOptions(cfg))
+	db, err := openLibrary(context.Background(), cfg, libraryUse{create: true})
 	if err != nil {
 		return err
 	}

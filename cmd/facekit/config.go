@@ -13,7 +13,6 @@ import (
 
 	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/store/index"
-	"github.com/facekit/facekit/store/sqlite"
 )
 
 // Config is everything `facekit serve` can be told. It flows one way:
@@ -51,6 +50,21 @@ type LibraryConfig struct {
 	// changes only on near ties) or "float32" (exact) (env
 	// FACEKIT_INDEX_PRECISION).
 	IndexPrecision string `toml:"index_precision"`
+
+	// Backend is where the library lives: "sqlite" (default: the file
+	// DATA/facekit.db, one node) or "postgres" (a database shared by
+	// several nodes, see docs/scale-out.md) (env FACEKIT_LIBRARY_BACKEND).
+	Backend string `toml:"backend"`
+	// DSN is the PostgreSQL connection string, e.g.
+	// postgres://facekit@db1:5432/facekit (env FACEKIT_DATABASE_URL; the
+	// environment keeps a password out of the config file).
+	DSN string `toml:"dsn"`
+	// Groups, when set, limits this node's search index to these groups
+	// (postgres only): a node then holds part of a library too large for
+	// one machine's memory, and the load balancer routes each request to
+	// a node holding its groups. Searches of other groups answer "group
+	// not found".
+	Groups []string `toml:"groups"`
 }
 
 // LinkfaceConfig configures the Linkface dialect (api_id/api_secret are
@@ -176,7 +190,7 @@ func defaultConfig() Config {
 			Detector:   "hog",
 			Descriptor: descriptor.Default,
 		},
-		Library: LibraryConfig{Thumbnails: true, SourceCrops: true, IndexPrecision: string(index.Float16)},
+		Library: LibraryConfig{Thumbnails: true, SourceCrops: true, IndexPrecision: string(index.Float16), Backend: backendSQLite},
 	}
 }
 
@@ -208,13 +222,16 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 	if _, err := index.ParsePrecision(cfg.Library.IndexPrecision); err != nil {
 		return cfg, fmt.Errorf("config: [library] index_precision: %w", err)
 	}
+	switch cfg.Library.Backend {
+	case backendSQLite:
+		if len(cfg.Library.Groups) > 0 {
+			return cfg, fmt.Errorf("config: [library] groups needs backend %q (a SQLite library is one node's)", backendPostgres)
+		}
+	case backendPostgres:
+	default:
+		return cfg, fmt.Errorf("config: [library] backend %q: want %q or %q", cfg.Library.Backend, backendSQLite, backendPostgres)
+	}
 	return cfg, nil
-}
-
-// libraryOptions are the store options every command that opens the
-// library uses, so that each builds its index as configured.
-func libraryOptions(cfg Config) sqlite.Options {
-	return sqlite.Options{IndexPrecision: index.Precision(cfg.Library.IndexPrecision)}
 }
 
 func applyEnv(cfg *Config, getenv func(string) string) error {
@@ -234,6 +251,8 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	str("FACEKIT_REGISTRY_PATH", &cfg.Registry.Path)
 	str("FACEKIT_REGISTRY_URL", &cfg.Registry.URL)
 	str("FACEKIT_INDEX_PRECISION", &cfg.Library.IndexPrecision)
+	str("FACEKIT_LIBRARY_BACKEND", &cfg.Library.Backend)
+	str("FACEKIT_DATABASE_URL", &cfg.Library.DSN)
 	if v := getenv("FACEKIT_POOL"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -25,7 +25,6 @@ import (
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
-	"github.com/facekit/facekit/store/sqlite"
 )
 
 // Outcomes of enrolling one photo. They are written to the journal and
@@ -147,10 +146,7 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if _, err := os.Stat(opts.dbPath); err != nil {
-		return fmt.Errorf("no library at %s (create an application first: facekit app create --data %s --name NAME)", opts.dbPath, cfg.Data)
-	}
-	db, err := sqlite.Open(opts.dbPath, libraryOptions(cfg))
+	db, err := openLibrary(ctx, cfg, libraryUse{})
 	if err != nil {
 		return err
 	}
@@ -175,7 +171,7 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 
 // enroll runs one (possibly resumed) bulk enrollment. It stops early, with
 // the journal flushed, when ctx ends; the summary is returned either way.
-func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollOptions, progress io.Writer) (*enrollSummary, error) {
+func enroll(ctx context.Context, eng *engine.Engine, db Library, opts enrollOptions, progress io.Writer) (*enrollSummary, error) {
 	if _, err := db.AppByID(ctx, opts.app); err != nil {
 		return nil, fmt.Errorf("application %q: %w", opts.app, err)
 	}
@@ -314,7 +310,7 @@ func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollO
 // enrollService is the service the enrollment runs through: the library's
 // descriptor model, thumbnails and source crops as opts asks, one analysis
 // slot per worker.
-func enrollService(eng *engine.Engine, db *sqlite.DB, opts enrollOptions, workers int) (*service.Service, error) {
+func enrollService(eng *engine.Engine, db Library, opts enrollOptions, workers int) (*service.Service, error) {
 	desc := opts.describer
 	if desc == nil {
 		d, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})

@@ -8,10 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"time"
 
 	"github.com/facekit/facekit/store"
-	"github.com/facekit/facekit/store/sqlite"
 )
 
 // exportVersion is the version of the export format written in its header.
@@ -21,7 +20,7 @@ const exportVersion = 1
 // each group followed by its users, each user followed by its faces. Only
 // the fields of the record's type are set.
 type exportRecord struct {
-	Type string `json:"type"` // header, group, user, face
+	Type string `json:"type"` // header, app, group, user, face
 
 	// header
 	Version int    `json:"version,omitempty"`
@@ -30,6 +29,17 @@ type exportRecord struct {
 	Group string `json:"group_id,omitempty"`
 	User  string `json:"user_id,omitempty"`
 	Info  string `json:"user_info,omitempty"`
+
+	// app (only with --credentials): the application's name, API key,
+	// salted secret hash (never the secret), creation time, limits and
+	// calls used, so that its clients keep working after a move.
+	Name       string `json:"name,omitempty"`
+	APIKey     string `json:"api_key,omitempty"`
+	SecretHash []byte `json:"secret_hash,omitempty"`
+	AppCreated int64  `json:"app_created,omitempty"` // Unix nanoseconds
+	QPS        int    `json:"qps,omitempty"`
+	Quota      int64  `json:"quota,omitempty"`
+	CallsUsed  int64  `json:"calls_used,omitempty"`
 
 	// face
 	Token     string    `json:"face_token,omitempty"`
@@ -56,6 +66,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	app := fs.String("app", "", "application id (required)")
 	photos := fs.Bool("photos", false, "include each face's thumbnail and source crop (photo crops: personal data)")
 	out := fs.String("out", "", "output file (default stdout)")
+	creds := fs.Bool("credentials", false, "include the application's API key and secret hash, so that an import into an empty library (another backend) keeps its clients working")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -77,7 +88,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		w = f
 	}
-	n, err := exportLibrary(context.Background(), db, *app, *photos, w)
+	n, err := exportLibrary(context.Background(), db, *app, exportOptions{photos: *photos, credentials: *creds}, w)
 	if err != nil {
 		return err
 	}
@@ -98,12 +109,12 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("import", stderr)
 	fs.String("config", "", "TOML config file (env FACEKIT_CONFIG)")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (holds facekit.db)")
-	app := fs.String("app", "", "application id to import into (required)")
+	app := fs.String("app", "", "application id to import into (default: the exported application's, which an export with --credentials creates when absent)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *app == "" || fs.NArg() > 1 {
-		fmt.Fprintln(stderr, "usage: facekit import --data DIR --app APP_ID [FILE] (default stdin)")
+	if fs.NArg() > 1 {
+		fmt.Fprintln(stderr, "usage: facekit import --data DIR [--app APP_ID] [FILE] (default stdin)")
 		return errUsage
 	}
 	var r io.Reader = os.Stdin
@@ -115,7 +126,9 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		r = f
 	}
-	db, err := openExistingLibrary(cfg)
+	// An import may be the first thing a new (e.g. PostgreSQL) library
+	// sees, bringing its application along.
+	db, err := openLibrary(context.Background(), cfg, libraryUse{create: true})
 	if err != nil {
 		return err
 	}
@@ -125,12 +138,8 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func openExistingLibrary(cfg Config) (*sqlite.DB, error) {
-	path := filepath.Join(cfg.Data, "facekit.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no library at %s", path)
-	}
-	return sqlite.Open(path, libraryOptions(cfg))
+func openExistingLibrary(cfg Config) (Library, error) {
+	return openLibrary(context.Background(), cfg, libraryUse{})
 }
 
 // libraryCounts counts what an export or import moved.
@@ -138,13 +147,30 @@ type libraryCounts struct {
 	groups, users, faces, existing int
 }
 
+// exportOptions say what an export includes beyond descriptors.
+type exportOptions struct {
+	photos      bool // thumbnails and source crops
+	credentials bool // the application's API key and secret hash
+}
+
 // exportLibrary writes every group, user and face of app to w.
-func exportLibrary(ctx context.Context, lib *sqlite.DB, app string, photos bool, w io.Writer) (libraryCounts, error) {
+func exportLibrary(ctx context.Context, lib Library, app string, o exportOptions, w io.Writer) (libraryCounts, error) {
 	var n libraryCounts
+	photos := o.photos
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	if err := enc.Encode(exportRecord{Type: "header", Version: exportVersion, App: app}); err != nil {
 		return n, fmt.Errorf("export: %w", err)
+	}
+	if o.credentials {
+		a, err := lib.AppByID(ctx, app)
+		if err != nil {
+			return n, fmt.Errorf("export: application %s: %w", app, err)
+		}
+		if err := enc.Encode(exportRecord{Type: "app", App: a.ID, Name: a.Name, APIKey: a.APIKey, SecretHash: a.SecretHash,
+			AppCreated: a.Created.UnixNano(), QPS: a.QPS, Quota: a.Quota, CallsUsed: a.CallsUsed}); err != nil {
+			return n, fmt.Errorf("export: %w", err)
+		}
 	}
 	groups, err := allPages(func(start, length int) ([]string, error) { return lib.ListGroups(ctx, app, start, length) })
 	if err != nil {
@@ -219,9 +245,16 @@ func allPages(list func(start, length int) ([]string, error)) ([]string, error) 
 	}
 }
 
-// importLibrary adds the records of r to app's library. Users are created
-// with their first face; a user without faces cannot exist in the library
-// and is only counted.
+// appRestorer is the library's side of moving an application: both
+// backends create it with its id and credentials unless present.
+type appRestorer interface {
+	RestoreApp(ctx context.Context, a store.App) (bool, error)
+}
+
+// importLibrary adds the records of r to app's library (app "": the
+// exported application's). An app record (export --credentials) creates
+// the application when absent. Users are created with their first face; a
+// user without faces cannot exist in the library and is only counted.
 func importLibrary(ctx context.Context, lib store.Library, app string, r io.Reader) (libraryCounts, error) {
 	var n libraryCounts
 	dec := json.NewDecoder(bufio.NewReader(r))
@@ -241,9 +274,25 @@ func importLibrary(ctx context.Context, lib store.Library, app string, r io.Read
 			if rec.Type != "header" || rec.Version != exportVersion {
 				return n, fmt.Errorf("import: not a facekit export of version %d (first record %q version %d)", exportVersion, rec.Type, rec.Version)
 			}
+			if app == "" {
+				app = rec.App
+			}
+			if !store.ValidID(app) {
+				return n, fmt.Errorf("import: no application to import into (give --app)")
+			}
 			continue
 		}
 		switch rec.Type {
+		case "app":
+			ar, ok := lib.(appRestorer)
+			if !ok {
+				return n, fmt.Errorf("import: record %d: this library cannot restore applications", line)
+			}
+			a := store.App{ID: app, Name: rec.Name, APIKey: rec.APIKey, SecretHash: rec.SecretHash,
+				Created: time.Unix(0, rec.AppCreated), QPS: rec.QPS, Quota: rec.Quota, CallsUsed: rec.CallsUsed}
+			if _, err := ar.RestoreApp(ctx, a); err != nil {
+				return n, fmt.Errorf("import: record %d: %w", line, err)
+			}
 		case "group":
 			if err := lib.CreateGroup(ctx, app, rec.Group); err != nil && !errors.Is(err, store.ErrGroupExists) {
 				return n, fmt.Errorf("import: record %d: group %q: %w", line, rec.Group, err)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/store"
-	"github.com/facekit/facekit/store/sqlite"
 )
 
 // A library exported and imported into another database has the same
@@ -55,7 +54,7 @@ func TestExportImport(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
-			n, err := exportLibrary(ctx, src, app, photos, &buf)
+			n, err := exportLibrary(ctx, src, app, exportOptions{photos: photos}, &buf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +88,7 @@ func TestExportImport(t *testing.T) {
 }
 
 // dumpLibrary lists a library as comparable lines.
-func dumpLibrary(tb testing.TB, lib *sqlite.DB, app string, thumbs bool) []string {
+func dumpLibrary(tb testing.TB, lib Library, app string, thumbs bool) []string {
 	tb.Helper()
 	ctx := context.Background()
 	var out []string
@@ -126,11 +125,15 @@ func TestImportRejectsBadInput(t *testing.T) {
 		{"NoHeader", `{"type":"group","group_id":"g"}`, "not a facekit export"},
 		{"NotJSON", "hello", "record 1"},
 		{"UnknownType", `{"type":"header","version":1}` + "\n" + `{"type":"person"}`, "unknown type"},
+		{"NoApp", `{"type":"header","version":1}` + "\n", "give --app"},
 		{"BadEmbedding", `{"type":"header","version":1}` + "\n" + `{"type":"face","group_id":"g","user_id":"u","face_token":"t","model":"m","vector":[]}`, "invalid embedding"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db, _, app := mustLibrary(t)
+			if tt.name == "NoApp" {
+				app = ""
+			}
 			_, err := importLibrary(context.Background(), db, app, bufio.NewReader(strings.NewReader(tt.input)))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want one containing %q", err, tt.want)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -167,10 +169,63 @@ func TestConfigLayers(t *testing.T) {
 				if (err == nil) != tt.ok {
 					t.Fatalf("err = %v, want ok %v", err, tt.ok)
 				}
-				if tt.ok && (cfg.Library.IndexPrecision != tt.want || string(libraryOptions(cfg).IndexPrecision) != tt.want) {
+				if tt.ok && cfg.Library.IndexPrecision != tt.want {
 					t.Errorf("precision %q, want %q", cfg.Library.IndexPrecision, tt.want)
 				}
+				if !tt.ok {
+					return
+				}
+				// The library a command opens builds its index so.
+				cfg.Data = t.TempDir()
+				lib, err := openLibrary(context.Background(), cfg, libraryUse{create: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer lib.Close()
+				if got := string(lib.Index().Precision()); got != tt.want {
+					t.Errorf("opened library's index precision %q, want %q", got, tt.want)
+				}
 			})
+		}
+	})
+	t.Run("Backend", func(t *testing.T) {
+		tests := []struct {
+			name, file         string
+			env                map[string]string
+			backend, dsn, errs string
+			groups             []string
+		}{
+			{"Default", "", nil, "sqlite", "", "", nil},
+			{"File", "[library]\nbackend = \"postgres\"\ndsn = \"postgres://db/facekit\"\ngroups = [\"a\", \"b\"]\n", nil,
+				"postgres", "postgres://db/facekit", "", []string{"a", "b"}},
+			{"EnvBeatsFile", "[library]\nbackend = \"sqlite\"\ndsn = \"postgres://file\"\n",
+				map[string]string{"FACEKIT_LIBRARY_BACKEND": "postgres", "FACEKIT_DATABASE_URL": "postgres://env"}, "postgres", "postgres://env", "", nil},
+			{"Unknown", "[library]\nbackend = \"mysql\"\n", nil, "", "", "mysql", nil},
+			{"GroupsNeedPostgres", "[library]\ngroups = [\"a\"]\n", nil, "", "", "groups", nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "f.toml")
+				os.WriteFile(path, []byte(tt.file), 0o600)
+				cfg, err := loadConfig(path, func(k string) string { return tt.env[k] })
+				if tt.errs != "" {
+					if err == nil || !strings.Contains(err.Error(), tt.errs) {
+						t.Fatalf("err = %v, want one naming %q", err, tt.errs)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cfg.Library.Backend != tt.backend || cfg.Library.DSN != tt.dsn || fmt.Sprint(cfg.Library.Groups) != fmt.Sprint(tt.groups) {
+					t.Errorf("library %+v, want backend %q dsn %q groups %v", cfg.Library, tt.backend, tt.dsn, tt.groups)
+				}
+			})
+		}
+		cfg := defaultConfig()
+		cfg.Library.Backend = "postgres"
+		if _, err := openLibrary(context.Background(), cfg, libraryUse{}); err == nil || !strings.Contains(err.Error(), "FACEKIT_DATABASE_URL") {
+			t.Errorf("postgres without a dsn: %v", err)
 		}
 	})
 	t.Run("UnknownKeyRejected", func(t *testing.T) {

@@ -31,7 +31,6 @@ import (
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/source"
-	"github.com/facekit/facekit/store/sqlite"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -69,19 +68,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		return err
 	}
 	defer eng.Close()
-	dbPath := filepath.Join(cfg.Data, "facekit.db")
-	libOpts := libraryOptions(cfg)
-	libOpts.MaxFaceTokens = cfg.Server.MaxFaceTokens
-	// Follow other writers so that `facekit enroll` and `import` on the
-	// same file show up without a restart.
-	libOpts.FollowInterval = 2 * time.Second
 	opened := time.Now()
-	db, err := sqlite.Open(dbPath, libOpts)
+	db, err := openLibrary(ctx, cfg, libraryUse{create: true, follow: true, maxFaceTokens: cfg.Server.MaxFaceTokens})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	log.Info("library loaded", "faces", db.Index().Len(), "index_precision", db.Index().Precision(),
+	log.Info("library loaded", "backend", cfg.Library.Backend, "faces", db.Index().Len(), "index_precision", db.Index().Precision(),
 		"seconds", time.Since(opened).Seconds())
 	desc, err := openDescriptor(cfg, eng)
 	if err != nil {
@@ -107,7 +100,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	var svc *service.Service
 	opsd := ops.New(ops.Config{
 		Checks: map[string]ops.Check{
-			"engine": ops.EngineCheck(eng), "library": ops.WritableCheck(dbPath),
+			"engine": ops.EngineCheck(eng), "library": libraryReadyCheck(cfg, db),
 			// A reembed that switches the library beside a running server
 			// leaves it describing probes with the old model: searches then
 			// fail, and readiness says why.
@@ -247,7 +240,7 @@ func checkLibraryModel(ctx context.Context, lib store.Reembedder, cfg Config) er
 // switched the library beside this server (the server follows the file and
 // reloads its index, but keeps describing probes with its own model, so
 // every search would be refused as a model mismatch).
-func libraryModelCheck(db *sqlite.DB, cfg Config) ops.Check {
+func libraryModelCheck(db Library, cfg Config) ops.Check {
 	want := cfg.Engine.DescriptorModel()
 	return func(ctx context.Context) error {
 		models, err := db.Models(ctx)

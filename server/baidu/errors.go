@@ -251,6 +251,9 @@ var errorTable = []struct {
 	{store.ErrTokenNotFound, CodeTokenInvalid},
 	{store.ErrAppNotFound, CodeTokenInvalid},
 	{service.ErrNotAvailable, CodeNoPermission},
+	// The shared library database is unreachable: the write did not
+	// happen; the client may retry.
+	{store.ErrUnavailable, CodeUnavailable},
 
 	// Request bodies and images.
 	{server.ErrBodyTooLarge, CodeImageSize},

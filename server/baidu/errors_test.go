@@ -56,6 +56,7 @@ func TestErrorTable(t *testing.T) {
 		{registry.ErrPhotoMissing, CodePolicePhotoMissing},
 		{registry.ErrInvalidIDNumber, CodeIDNumberFormatError},
 		{registry.ErrUnavailable, CodeNetwork},
+		{store.ErrUnavailable, CodeUnavailable},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%d_%v", tc.code, tc.err), func(t *testing.T) {

@@ -11,19 +11,19 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/internal/libtest"
 	"github.com/facekit/facekit/internal/standin"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
-	"github.com/facekit/facekit/store/sqlite"
+	"github.com/facekit/facekit/store/backend"
 )
 
 func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
@@ -67,7 +67,7 @@ func (c *clock) advance(d time.Duration) {
 type env struct {
 	tb     testing.TB
 	base   string
-	db     *sqlite.DB
+	db     backend.Library
 	clock  *clock
 	app    store.App
 	apiKey string
@@ -78,20 +78,16 @@ type env struct {
 // option changes the service and the HTTP server before the start.
 type option func(*service.Config, *service.Deps, *server.Config)
 
-// mustStart starts the real server on 127.0.0.1:0 over a fresh SQLite
-// library and fetches an access token the way the SDKs do. eng nil means
-// the test must not need the engine.
+// mustStart starts the real server on 127.0.0.1:0 over a fresh library of
+// the round's backend (internal/libtest) and fetches an access token the
+// way the SDKs do. eng nil means the test must not need the engine.
 func mustStart(tb testing.TB, eng service.Engine, opts ...option) *env {
 	tb.Helper()
 	if eng == nil {
 		eng = standin.Engine{Pool: 2}
 	}
 	clk := &clock{}
-	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "facekit.db"), sqlite.Options{Now: clk.now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	db := libtest.Open(tb, clk.now)
 	app, secret, err := db.CreateApp(context.Background(), "test")
 	if err != nil {
 		tb.Fatal(err)

@@ -22,15 +22,16 @@ import (
 
 	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/libtest"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/linkface"
 	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/service/imagesrc"
+	"github.com/facekit/facekit/store/backend"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/httpsrc"
 	"github.com/facekit/facekit/store/registry/sqlitesrc"
-	"github.com/facekit/facekit/store/sqlite"
 )
 
 // Registry records used by the tests (valid GB 11643 numbers).
@@ -46,7 +47,7 @@ const (
 type env struct {
 	tb      testing.TB
 	base    string
-	db      *sqlite.DB
+	db      backend.Library
 	apiID   string
 	secret  string
 	appID   string
@@ -65,11 +66,7 @@ func mustStart(tb testing.TB, opts ...option) *env {
 	tb.Helper()
 	eng := testenv.Engine(tb)
 	dir := tb.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "facekit.db"), sqlite.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	db := libtest.Open(tb, nil)
 	app, secret, err := db.CreateApp(context.Background(), "test")
 	if err != nil {
 		tb.Fatal(err)

@@ -79,6 +79,11 @@ var errorTable = []struct {
 	{both(service.ErrNoFace, registry.ErrPhotoUnusable), answer{400, "NO_FACE_DETECTED", "", ""}},
 	{is(service.ErrNoFace), answer{400, "NO_FACE_DETECTED", "selfie", ""}},
 
+	// The shared library database is unreachable (its cause may be a
+	// network error, so this comes before the registry's rows): the
+	// documented server error, the write did not happen.
+	{is(store.ErrUnavailable), answer{500, "INTERNAL_ERROR", "", "library database unavailable"}},
+
 	// The registry ("Gongan") behind the call.
 	{isTimeout, answer{400, "PHOTO_SERVICE_ERROR", "", "Gongan service timeout"}},
 	{isNetwork, answer{400, "PHOTO_SERVICE_ERROR", "", "Network error"}},

@@ -27,6 +27,7 @@ func TestErrorTable(t *testing.T) {
 		{"Timeout", wrap(registry.ErrUnavailable, context.DeadlineExceeded), 400, "PHOTO_SERVICE_ERROR", "Gongan service timeout"},
 		{"Network", wrap(registry.ErrUnavailable, &net.OpError{Op: "dial", Err: errors.New("refused")}), 400, "PHOTO_SERVICE_ERROR", "Network error"},
 		{"Unavailable", wrap(registry.ErrUnavailable), 400, "PHOTO_SERVICE_ERROR", "Gongan service is unavailable temporarily"},
+		{"LibraryUnavailable", wrap(store.ErrUnavailable, &net.OpError{Op: "dial", Err: errors.New("refused")}), 500, "INTERNAL_ERROR", "library database unavailable"},
 		{"UnusableFromSource", wrap(registry.ErrPhotoUnusable), 400, "PHOTO_SERVICE_ERROR", "Unknown error"},
 		{"Encoding", errEncoding, 400, "ENCODING_ERROR", ""},
 		{"DownloadTimeout", wrap(errDownloadTimeout, imagesrc.ErrDownload), 400, "DOWNLOAD_TIMEOUT", ""},

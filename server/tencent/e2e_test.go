@@ -17,15 +17,16 @@ import (
 	"time"
 
 	"github.com/facekit/facekit/descriptor"
+	"github.com/facekit/facekit/internal/libtest"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/tencent"
 	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/service/imagesrc"
+	"github.com/facekit/facekit/store/backend"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/httpsrc"
 	"github.com/facekit/facekit/store/registry/sqlitesrc"
-	"github.com/facekit/facekit/store/sqlite"
 )
 
 const (
@@ -43,7 +44,7 @@ const (
 type env struct {
 	tb       testing.TB
 	base     string
-	db       *sqlite.DB
+	db       backend.Library
 	appRowID string
 	cred     tencent.Credential
 	rnd      atomic.Uint32
@@ -62,11 +63,7 @@ func mustStart(tb testing.TB, opts ...option) *env {
 	tb.Helper()
 	eng := testenv.Engine(tb)
 	dir := tb.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "facekit.db"), sqlite.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	db := libtest.Open(tb, nil)
 	app, secret, err := db.CreateApp(context.Background(), "test")
 	if err != nil {
 		tb.Fatal(err)

@@ -138,6 +138,9 @@ var errorTable = []struct {
 	{is(registry.ErrPhotoMissing), CodePhotoInvalid},
 	{is(registry.ErrPhotoUnusable), CodePhotoPoorQuality},
 	{is(registry.ErrUnavailable), CodeServiceDown},
+	// The shared library database is unreachable: "service temporarily
+	// unavailable", the closest documented code.
+	{is(store.ErrUnavailable), CodeServiceDown},
 
 	// Account and server.
 	{is(service.ErrRateLimited), CodeTooFrequent},

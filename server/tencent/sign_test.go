@@ -3,12 +3,14 @@ package tencent
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/facekit/facekit/calibration"
+	"github.com/facekit/facekit/store"
 )
 
 var (
@@ -131,5 +133,14 @@ func TestErrorTableHasMessages(t *testing.T) {
 		if messages[row.code] == "" {
 			t.Errorf("code %d has no message", row.code)
 		}
+	}
+}
+
+// A library database outage is the documented "service temporarily
+// unavailable", not an internal error.
+func TestLibraryUnavailableCode(t *testing.T) {
+	err := fmt.Errorf("server: adding face: %w", fmt.Errorf("postgres: begin: %w", store.ErrUnavailable))
+	if code, known := toCode(err); !known || code != CodeServiceDown {
+		t.Fatalf("toCode = %d (known %v), want %d", code, known, CodeServiceDown)
 	}
 }

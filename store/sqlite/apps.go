@@ -2,36 +2,15 @@ package sqlite
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/facekit/facekit/store"
+	"github.com/facekit/facekit/store/internal/secret"
 )
-
-// saltSize is the length of the random salt in front of a secret's hash.
-const saltSize = 16
-
-// hashSecret returns salt || SHA-256(salt || secret). Secrets are 128-bit
-// random strings, so a fast hash is enough; the salt keeps equal secrets
-// from having equal hashes.
-func hashSecret(salt []byte, secret string) []byte {
-	h := sha256.New()
-	h.Write(salt)
-	h.Write([]byte(secret))
-	return h.Sum(append([]byte(nil), salt...))
-}
-
-// hashToken is the key of a bearer token in access_tokens: a leaked
-// database does not leak usable tokens.
-func hashToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
-}
 
 const appColumns = `id, name, api_key, secret_hash, created, qps, quota, calls_used`
 
@@ -48,14 +27,14 @@ func scanApp(row interface{ Scan(...any) error }) (store.App, error) {
 // CreateApp creates an application with a random id, API key and secret
 // and returns the secret in plain text; only its salted hash is stored.
 func (db *DB) CreateApp(ctx context.Context, name string) (store.App, string, error) {
-	secret := rand.Text()
-	salt := make([]byte, saltSize)
+	key := rand.Text()
+	salt := make([]byte, secret.SaltSize)
 	rand.Read(salt)
 	a := store.App{
 		ID:         randomHex(8),
 		Name:       name,
 		APIKey:     rand.Text(),
-		SecretHash: hashSecret(salt, secret),
+		SecretHash: secret.Hash(salt, key),
 		Created:    db.opts.Now(),
 	}
 	err := db.write(ctx, func(tx *sql.Tx) (indexUpdate, error) {
@@ -66,7 +45,28 @@ func (db *DB) CreateApp(ctx context.Context, name string) (store.App, string, er
 	if err != nil {
 		return store.App{}, "", fmt.Errorf("sqlite: create app %q: %w", name, err)
 	}
-	return a, secret, nil
+	return a, key, nil
+}
+
+// RestoreApp creates application a exactly as given (id, API key, secret
+// hash, limits, calls used), as `facekit import` moves it from another
+// library. An application with a's id is left alone: created is false.
+func (db *DB) RestoreApp(ctx context.Context, a store.App) (created bool, err error) {
+	err = db.write(ctx, func(tx *sql.Tx) (indexUpdate, error) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO apps (id, name, api_key, secret_hash, created, qps, quota, calls_used)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			a.ID, a.Name, a.APIKey, a.SecretHash, nanos(a.Created), a.QPS, a.Quota, a.CallsUsed)
+		if err != nil {
+			return nil, err
+		}
+		n, _ := res.RowsAffected()
+		created = n == 1
+		return nil, nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: restore app %q: %w", a.ID, err)
+	}
+	return created, nil
 }
 
 // AppByKey returns the application with the API key or store.ErrAppNotFound.
@@ -92,11 +92,8 @@ func (db *DB) appWhere(ctx context.Context, cond, arg string) (store.App, error)
 
 // VerifySecret reports whether secret is the application's secret key, in
 // time independent of where the two differ.
-func (db *DB) VerifySecret(app store.App, secret string) bool {
-	if len(app.SecretHash) != saltSize+sha256.Size {
-		return false
-	}
-	return hmac.Equal(app.SecretHash, hashSecret(app.SecretHash[:saltSize], secret))
+func (db *DB) VerifySecret(app store.App, key string) bool {
+	return secret.Verify(app.SecretHash, key)
 }
 
 // IssueToken stores a new access token for the application, valid for
@@ -115,7 +112,7 @@ func (db *DB) IssueToken(ctx context.Context, appID string, ttl time.Duration) (
 			return nil, fmt.Errorf("sqlite: purge tokens: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO access_tokens (token_hash, app_id, expires) VALUES (?, ?, ?)`,
-			hashToken(token), appID, nanos(expires)); err != nil {
+			secret.TokenKey(token), appID, nanos(expires)); err != nil {
 			return nil, fmt.Errorf("sqlite: store token: %w", err)
 		}
 		return nil, nil
@@ -131,7 +128,7 @@ func (db *DB) IssueToken(ctx context.Context, appID string, ttl time.Duration) (
 func (db *DB) AppByToken(ctx context.Context, token string) (store.App, error) {
 	var expires int64
 	row := db.r.QueryRowContext(ctx, `SELECT t.expires, a.id, a.name, a.api_key, a.secret_hash, a.created, a.qps, a.quota, a.calls_used
-		FROM access_tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_hash = ?`, hashToken(token))
+		FROM access_tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_hash = ?`, secret.TokenKey(token))
 	var (
 		a       store.App
 		created int64

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/facekit/facekit/store"
+	"github.com/facekit/facekit/store/internal/blob"
 )
 
 // fillLibrary writes n synthetic faces (random unit 128-d vectors, two
@@ -52,7 +53,7 @@ func fillLibrary(tb testing.TB, db *DB, app string, n int) {
 		for j := range vec {
 			vec[j] /= float32(math.Sqrt(norm))
 		}
-		if _, err := insFace.Exec(uref, fmt.Sprintf("%032x", i), model, encodeVector(vec)); err != nil {
+		if _, err := insFace.Exec(uref, fmt.Sprintf("%032x", i), model, blob.EncodeVector(vec)); err != nil {
 			tb.Fatal(err)
 		}
 	}

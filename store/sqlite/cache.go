@@ -8,6 +8,7 @@ import (
 	"image"
 
 	"github.com/facekit/facekit/store"
+	"github.com/facekit/facekit/store/internal/blob"
 )
 
 // PutFaceToken remembers a detected face under its token, replacing an
@@ -39,7 +40,7 @@ func (db *DB) PutFaceToken(ctx context.Context, app string, f store.DetectedFace
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO face_tokens (app_id, face_token, model, vector, created,
 			box_left, box_top, box_right, box_bottom, box_roll) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			app, f.Token, f.Embedding.Model, encodeVector(f.Embedding.Vector), nanos(f.Created),
+			app, f.Token, f.Embedding.Model, blob.EncodeVector(f.Embedding.Vector), nanos(f.Created),
 			box[0], box[1], box[2], box[3], box[4]); err != nil {
 			return nil, fmt.Errorf("sqlite: put face token: %w", err)
 		}
@@ -55,21 +56,21 @@ func (db *DB) PutFaceToken(ctx context.Context, app string, f store.DetectedFace
 func (db *DB) GetFaceToken(ctx context.Context, app, token string) (store.DetectedFace, error) {
 	var (
 		f                        = store.DetectedFace{Token: token}
-		blob                     []byte
+		raw                      []byte
 		created                  int64
 		left, top, right, bottom sql.NullInt64
 		roll                     sql.NullFloat64
 	)
 	err := db.r.QueryRowContext(ctx, `SELECT model, vector, created, box_left, box_top, box_right, box_bottom, box_roll
 		FROM face_tokens WHERE app_id = ? AND face_token = ?`,
-		app, token).Scan(&f.Embedding.Model, &blob, &created, &left, &top, &right, &bottom, &roll)
+		app, token).Scan(&f.Embedding.Model, &raw, &created, &left, &top, &right, &bottom, &roll)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.DetectedFace{}, fmt.Errorf("sqlite: face token %s: %w", token, store.ErrFaceNotFound)
 	}
 	if err != nil {
 		return store.DetectedFace{}, fmt.Errorf("sqlite: face token %s: %w", token, err)
 	}
-	if f.Embedding.Vector, err = decodeVector(nil, blob); err != nil {
+	if f.Embedding.Vector, err = blob.DecodeVector(nil, raw); err != nil {
 		return store.DetectedFace{}, fmt.Errorf("sqlite: face token %s: %w", token, err)
 	}
 	f.Created = fromNanos(created)

@@ -29,6 +29,7 @@ import (
 
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/index"
+	"github.com/facekit/facekit/store/internal/blob"
 )
 
 //go:embed migrations/*.sql
@@ -330,7 +331,7 @@ func (db *DB) fillIndex(ctx context.Context, w *index.Writer) error {
 	defer rows.Close()
 	var (
 		app, group, user, info, token, model sql.RawBytes
-		blob                                 sql.RawBytes
+		raw                                  sql.RawBytes
 		vec                                  []float32
 		// Strings repeat across consecutive rows; reuse the previous
 		// string rather than allocating a copy of the same bytes.
@@ -343,10 +344,10 @@ func (db *DB) fillIndex(ctx context.Context, w *index.Writer) error {
 		return *last
 	}
 	for rows.Next() {
-		if err := rows.Scan(&app, &group, &user, &info, &token, &model, &blob); err != nil {
+		if err := rows.Scan(&app, &group, &user, &info, &token, &model, &raw); err != nil {
 			return fmt.Errorf("sqlite: load faces: %w", err)
 		}
-		if vec, err = decodeVector(vec[:0], blob); err != nil {
+		if vec, err = blob.DecodeVector(vec[:0], raw); err != nil {
 			return fmt.Errorf("sqlite: load face %s: %w", token, err)
 		}
 		u := store.User{GroupID: reuse(group, &lastGroup), UserID: reuse(user, &lastUser), Info: reuse(info, &lastInfo)}

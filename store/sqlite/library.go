@@ -8,6 +8,7 @@ import (
 
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/index"
+	"github.com/facekit/facekit/store/internal/blob"
 )
 
 // CreateGroup creates an empty group. It returns store.ErrInvalidID,
@@ -157,13 +158,13 @@ func (db *DB) AddFace(ctx context.Context, app string, user store.User, face sto
 				return nil, fmt.Errorf("sqlite: create user %q: %w", user.UserID, err)
 			}
 		}
-		crop, marks, err := encodeSource(face.Source)
+		crop, marks, err := blob.EncodeSource(face.Source)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sqlite: face %s: %w", face.Token, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO faces (user_ref, face_token, model, vector, created, thumbnail, source_crop, source_landmarks)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			uref, face.Token, face.Embedding.Model, encodeVector(face.Embedding.Vector), nanos(face.Created), face.Thumbnail, crop, marks); err != nil {
+			uref, face.Token, face.Embedding.Model, blob.EncodeVector(face.Embedding.Vector), nanos(face.Created), face.Thumbnail, crop, marks); err != nil {
 			return nil, fmt.Errorf("sqlite: add face %s: %w", face.Token, err)
 		}
 		u := store.User{GroupID: group, UserID: user.UserID, Info: info}
@@ -280,13 +281,13 @@ func (db *DB) ListFaces(ctx context.Context, app, group, user string) ([]store.F
 		for rows.Next() {
 			f := store.Face{GroupID: group, UserID: user}
 			var (
-				blob    []byte
+				raw     []byte
 				created int64
 			)
-			if err := rows.Scan(&f.Token, &f.Embedding.Model, &blob, &created); err != nil {
+			if err := rows.Scan(&f.Token, &f.Embedding.Model, &raw, &created); err != nil {
 				return fmt.Errorf("sqlite: list faces: %w", err)
 			}
-			if f.Embedding.Vector, err = decodeVector(nil, blob); err != nil {
+			if f.Embedding.Vector, err = blob.DecodeVector(nil, raw); err != nil {
 				return fmt.Errorf("sqlite: face %s: %w", f.Token, err)
 			}
 			f.Created = fromNanos(created)
@@ -403,13 +404,13 @@ func userEmbeddings(ctx context.Context, tx *sql.Tx, uref int64) ([]store.Face, 
 	var faces []store.Face
 	for rows.Next() {
 		var (
-			f    store.Face
-			blob []byte
+			f   store.Face
+			raw []byte
 		)
-		if err := rows.Scan(&f.Token, &f.Embedding.Model, &blob); err != nil {
+		if err := rows.Scan(&f.Token, &f.Embedding.Model, &raw); err != nil {
 			return nil, fmt.Errorf("sqlite: read faces: %w", err)
 		}
-		if f.Embedding.Vector, err = decodeVector(nil, blob); err != nil {
+		if f.Embedding.Vector, err = blob.DecodeVector(nil, raw); err != nil {
 			return nil, fmt.Errorf("sqlite: face %s: %w", f.Token, err)
 		}
 		faces = append(faces, f)
@@ -487,7 +488,7 @@ func (db *DB) SourceCrop(ctx context.Context, app, group, user, token string) (*
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: source crop %s: %w", token, err)
 	}
-	src, err := decodeSource(crop, marks)
+	src, err := blob.DecodeSource(crop, marks)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: source crop %s: %w", token, err)
 	}

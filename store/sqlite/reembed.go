@@ -7,6 +7,7 @@ import (
 
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/index"
+	"github.com/facekit/facekit/store/internal/blob"
 )
 
 var _ store.Reembedder = (*DB)(nil)
@@ -42,7 +43,7 @@ func (db *DB) PendingFaces(ctx context.Context, app, model string, after int64, 
 			if err := rows.Scan(&f.ID, &f.App, &f.GroupID, &f.UserID, &f.Token, &f.Model, &crop, &marks); err != nil {
 				return err
 			}
-			if f.Source, err = decodeSource(crop, marks); err != nil {
+			if f.Source, err = blob.DecodeSource(crop, marks); err != nil {
 				return fmt.Errorf("face %s: %w", f.Token, err)
 			}
 			out = append(out, f)
@@ -71,7 +72,7 @@ func (db *DB) StageEmbeddings(ctx context.Context, model string, staged []store.
 		}
 		defer stmt.Close()
 		for _, s := range staged {
-			res, err := stmt.ExecContext(ctx, model, encodeVector(s.Vector), s.ID, s.Token)
+			res, err := stmt.ExecContext(ctx, model, blob.EncodeVector(s.Vector), s.ID, s.Token)
 			if err != nil {
 				return nil, fmt.Errorf("sqlite: stage face %s: %w", s.Token, err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/facekit/facekit/store"
+	"github.com/facekit/facekit/store/internal/blob"
 )
 
 // TestMigrateFrom0002 builds a library as migrations 0001 and 0002 left it,
@@ -48,7 +49,7 @@ func TestMigrateFrom0002(t *testing.T) {
 		}
 	}
 	if _, err := raw.Exec(`INSERT INTO faces (user_ref, face_token, model, vector, created) VALUES (1, 'old_face', ?, ?, 0)`,
-		model, encodeVector([]float32{1, 2, 3})); err != nil {
+		model, blob.EncodeVector([]float32{1, 2, 3})); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -62,59 +60,6 @@ func (db *DB) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	return fn(tx)
-}
-
-// encodeVector stores v as little-endian float32, the layout of the
-// vector columns.
-func encodeVector(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return b
-}
-
-// decodeVector appends the floats of b to dst.
-func decodeVector(dst []float32, b []byte) ([]float32, error) {
-	if len(b)%4 != 0 || len(b) == 0 {
-		return dst, fmt.Errorf("vector blob of %d bytes is not float32s", len(b))
-	}
-	for i := 0; i+4 <= len(b); i += 4 {
-		dst = append(dst, math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
-	}
-	return dst, nil
-}
-
-// encodeSource returns the column values of a source crop: the JPEG and
-// the landmarks as little-endian float32 x,y pairs; NULLs for nil.
-func encodeSource(src *store.SourceCrop) (crop, marks []byte, err error) {
-	if src == nil {
-		return nil, nil, nil
-	}
-	if len(src.JPEG) == 0 || len(src.Landmarks) == 0 {
-		return nil, nil, errors.New("sqlite: source crop without pixels or landmarks")
-	}
-	flat := make([]float32, 0, 2*len(src.Landmarks))
-	for _, p := range src.Landmarks {
-		flat = append(flat, p[0], p[1])
-	}
-	return src.JPEG, encodeVector(flat), nil
-}
-
-// decodeSource is the inverse of encodeSource; nil for NULL columns.
-func decodeSource(crop, marks []byte) (*store.SourceCrop, error) {
-	if crop == nil {
-		return nil, nil
-	}
-	flat, err := decodeVector(nil, marks)
-	if err != nil || len(flat)%2 != 0 {
-		return nil, fmt.Errorf("landmarks blob of %d bytes is not x,y float32 pairs", len(marks))
-	}
-	src := &store.SourceCrop{JPEG: crop, Landmarks: make([][2]float32, len(flat)/2)}
-	for i := range src.Landmarks {
-		src.Landmarks[i] = [2]float32{flat[2*i], flat[2*i+1]}
-	}
-	return src, nil
 }
 
 func nanos(t time.Time) int64 { return t.UnixNano() }
