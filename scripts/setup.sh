@@ -11,6 +11,7 @@ packages=(
   libjpeg-dev libpng-dev libgif-dev
   libsqlite3-dev
   curl bzip2 ca-certificates jq     # jq: the README's curl examples
+  python3-numpy                     # scripts/tfgraph-reference.py (test fixtures)
 )
 
 missing=()

@@ -176,3 +176,14 @@ func nonNegative(v []float32) bool {
 	}
 	return true
 }
+
+// SetSIMD switches the AVX2 kernels on or off (off runs the portable Go
+// kernels even on an AVX2 machine) and returns the previous setting. It
+// exists for tests and benchmarks that compare the two kernel sets; it is
+// not safe to call while a Run is in flight. On a CPU without AVX2 and FMA
+// the assembly kernels stay off.
+func SetSIMD(on bool) (was bool) {
+	was = useAVX2
+	useAVX2 = on && hasAVX2
+	return was
+}
