@@ -7,7 +7,6 @@ const hasAVX2 = false
 
 var useAVX2 = false
 
-
 func sgemm6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, slope *float32, flags int) {
 	panic("tfgraph: AVX2 kernel called on a non-amd64 build")
 }
