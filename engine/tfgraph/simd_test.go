@@ -176,3 +176,40 @@ func TestModelsSIMDMatchPortable(t *testing.T) {
 		})
 	}
 }
+
+// TestArenaReuseKeepsResults runs each model on one input, then on another,
+// then on the first again: the third Run reuses the buffers of the first
+// two and must reproduce the first exactly (a kernel that relied on fresh,
+// zeroed memory would not).
+func TestArenaReuseKeepsResults(t *testing.T) {
+	for _, name := range modelNames {
+		t.Run(name, func(t *testing.T) {
+			m := MustLoad(t, name)
+			in := patternInput(m)
+			other := map[string]*Tensor{}
+			for k, v := range in {
+				w := &Tensor{Shape: v.Shape, Data: make([]float32, len(v.Data))}
+				for i := range w.Data {
+					w.Data[i] = 1 - v.Data[len(v.Data)-1-i]
+				}
+				other[k] = w
+			}
+			first, err := m.Run(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Run(other); err != nil {
+				t.Fatal(err)
+			}
+			again, err := m.Run(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range first {
+				if d := maxAbsDiff(v.Data, again[k].Data); d != 0 {
+					t.Errorf("%s: the same input gave outputs %g apart after buffer reuse", k, d)
+				}
+			}
+		})
+	}
+}
