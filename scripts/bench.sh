@@ -76,6 +76,9 @@ simd() {
   elif [[ $f == *" avx2 "* ]]; then echo "AVX2"
   else echo "no AVX2"; fi
 }
+# descriptor_default prints the default descriptor model's name (the first
+# face_ms_ key bench/pipeline printed: descriptor.Names() lists it first).
+descriptor_default() { awk '$1 ~ /^face_ms_/ { print substr($1, 9); exit }' "$tmp/fk-vga.txt"; }
 # cpu_ticks PID prints utime+stime of a process in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -309,6 +312,25 @@ EOF
     echo "for every frame of a live stream."
     echo
   fi
+  cat <<EOF
+## Descriptor models: cost per face and per photo, one core
+
+Every registered descriptor model (\`descriptor.Names()\`) on the 640×480 photo's face
+(\`bench/pipeline\`, \`GOMAXPROCS=1\`, CPU ms, median as above). "per face" is one
+\`Describe\` call: alignment, normalisation and the network. "per photo" is what a server
+configured with that model pays for the photo: decode, detect, 68 landmarks and that model's
+descriptor for every face, timed as one unit. The TF.js models run in \`engine/tfgraph\`
+(AVX2/FMA kernels when the CPU has them: $(simd)).
+
+| model | per face | per photo | per photo vs \`$(descriptor_default)\` |
+|---|---:|---:|---:|
+EOF
+  ref=$(kv "$tmp/fk-vga.txt" "total_ms_$(descriptor_default)")
+  for key in $(awk '$1 ~ /^face_ms_/ { print substr($1, 9) }' "$tmp/fk-vga.txt"); do
+    t=$(kv "$tmp/fk-vga.txt" "total_ms_$key")
+    echo "| \`$key\` | $(kv "$tmp/fk-vga.txt" "face_ms_$key") | $t | $(calc "$t / $ref")× |"
+  done
+  echo
   cat <<EOF
 ## Detection on a downscaled copy (\`Options.DetectMaxSide\`)
 

@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev
   postgresql-15                     # the postgres library backend and its tests (initdb, pg_ctl)
   curl bzip2 ca-certificates jq     # jq: the README's curl examples
+  python3-numpy                     # scripts/tfgraph-reference.py (test fixtures)
 )
 
 missing=()

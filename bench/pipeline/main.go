@@ -4,7 +4,8 @@
 //
 // Modes:
 //
-//	pipeline -photo vga.jpg                  per-stage median CPU ms (run with GOMAXPROCS=1)
+//	pipeline -photo vga.jpg                  per-stage median CPU ms (run with GOMAXPROCS=1),
+//	                                         and per face and per photo for every descriptor model
 //	pipeline -photo vga.jpg -threads 2       images/s with 2 goroutines and a pool of 2
 //	pipeline -accuracy faces/ -max-side 640  faces found with downscaled detection vs full size
 //
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	"github.com/facekit/facekit/bench/internal/cputime"
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
 )
@@ -150,6 +152,46 @@ func runStages(modelDir, photo string, iters, cnnIters, maxSide int) error {
 	add("landmarks_ms", withLandmarks-detect)
 	add("descriptor_ms", describe)
 	add("total_ms", total)
+	// Every registered descriptor model, per face, and the end-to-end cost
+	// with it (decode, detect, landmarks, that model's descriptor): what a
+	// server configured with that model pays per photo.
+	bare := faces[0]
+	bare.HasDescriptor = false // e.Describe above filled it in; time the network
+	for _, name := range descriptor.Names() {
+		d, err := descriptor.Open(name, descriptor.Env{Engine: e, HumanModels: filepath.Join(modelDir, "human-models")})
+		if err != nil {
+			out = append(out, fmt.Sprintf("# %s not timed: %v", name, err))
+			continue
+		}
+		if _, err := d.Describe(ctx, img, bare); err != nil { // warm-up
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		per, err := timed(iters, func() error { _, err := d.Describe(ctx, img, bare); return err })
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		e2e, err := timed(iters, func() error {
+			im, err := imageio.Decode(data, imageio.DefaultLimits())
+			if err != nil {
+				return err
+			}
+			fs, err := e.Analyze(ctx, im, engine.Options{Landmarks: true, DetectMaxSide: maxSide})
+			if err != nil {
+				return err
+			}
+			for _, f := range fs {
+				if _, err := d.Describe(ctx, im, f); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		add("face_ms_"+name, per)
+		add("total_ms_"+name, e2e)
+	}
 	if cnnIters > 0 && e.HasCNN() {
 		cnn, err := timed(cnnIters, func() error {
 			_, err := e.Analyze(ctx, img, engine.Options{Detector: engine.DetectorCNN, Upsample: 0})

@@ -312,7 +312,9 @@ type convOp struct {
 	win    window
 	fuse   fusion
 	packed []float32 // filter packed for gemm when the filter is a constant
-	post   []postOp
+	// packed16 is the same filter packed for gemmAVX2 (on AVX2 machines).
+	packed16 []float32
+	post     []postOp
 }
 
 func (c *convOp) withPost(post []postOp) kernel {
@@ -342,6 +344,9 @@ func compileConv(op string, a attrs, nIn int, consts []*value) (*convOp, error) 
 			return nil, fmt.Errorf("%w: filter shape %v, want 4-D", ErrShape, f.shape)
 		}
 		c.packed = packB(f.floats(), f.shape[0]*f.shape[1]*f.shape[2], f.shape[3])
+		if hasAVX2 {
+			c.packed16 = packB16(f.floats(), f.shape[0]*f.shape[1]*f.shape[2], f.shape[3])
+		}
 	}
 	return c, nil
 }
@@ -367,14 +372,21 @@ func (c *convOp) run(rc *runCtx, in []*value) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	packed := c.packed
-	if packed == nil {
+	simd := useAVX2 && kh*kw*ci > 0
+	var packed []float32
+	var sep simdEpilogue
+	if simd {
+		if packed = c.packed16; packed == nil {
+			packed = packB16(f.floats(), kh*kw*ci, co)
+		}
+		sep = ep.split(co)
+	} else if packed = c.packed; packed == nil {
 		packed = packB(f.floats(), kh*kw*ci, co)
 	}
 	xd := x.floats()
 	k := kh * kw * ci
 	m := nb * g.oh * g.ow
-	out := make([]float32, m*co)
+	out := rc.alloc(m * co) // every element is written by gemm
 
 	// A 1×1 stride-1 unpadded convolution needs no im2col: the NHWC input
 	// already is the M×K matrix.
@@ -386,25 +398,42 @@ func (c *convOp) run(rc *runCtx, in []*value) (*value, error) {
 	if work := rows * k * co; work < parallelMinWork && rc.workers > 1 {
 		rows = max(rows, (parallelMinWork/max(k*co, 1))&^1)
 	}
+	if simd {
+		rows = max(simdMR, rows/simdMR*simdMR) // whole micro-kernel tiles
+	}
 	chunks := (m + rows - 1) / rows
 	var bufs [][]float32
 	if !pointwise {
 		bufs = make([][]float32, min(rc.workers, chunks))
+		for i := range bufs {
+			bufs[i] = rc.alloc(rows * k)
+		}
+		defer func() {
+			for _, b := range bufs {
+				rc.free(b)
+			}
+		}()
 	}
 	parallelFor(rc.workers, chunks, func(wk, ch int) {
 		r0 := ch * rows
 		r1 := min(m, r0+rows)
 		dst := out[r0*co : r1*co]
+		var a []float32
+		lda := ci
 		if pointwise {
-			gemm(r1-r0, co, k, xd[r0*ci:r1*ci], ci, packed, dst, co)
+			a = xd[r0*ci : r1*ci]
 		} else {
-			if bufs[wk] == nil {
-				bufs[wk] = make([]float32, rows*k)
-			}
-			a := bufs[wk][:(r1-r0)*k]
+			a, lda = bufs[wk][:(r1-r0)*k], k
 			im2col(a, xd, h, w, ci, kh, kw, &c.win, &g, r0, r1)
-			gemm(r1-r0, co, k, a, k, packed, dst, co)
 		}
+		if simd {
+			gemmAVX2(r1-r0, co, k, a, lda, packed, dst, co, &sep)
+			if sep.hasRest {
+				sep.rest.apply(dst, co)
+			}
+			return
+		}
+		gemm(r1-r0, co, k, a, lda, packed, dst, co)
 		ep.apply(dst, co)
 	})
 	return floatValue([]int{nb, g.oh, g.ow, co}, out), nil
@@ -505,10 +534,16 @@ func (d *depthwiseOp) run(rc *runCtx, in []*value) (*value, error) {
 		return nil, err
 	}
 	xd, fd := x.floats(), f.floats()
-	out := make([]float32, nb*g.oh*g.ow*co)
 	rows := nb * g.oh
 	per := max(1, parallelMinWork/max(g.ow*co*kh*kw, 1))
 	chunks := (rows + per - 1) / per
+
+	if useAVX2 && mult == 1 && ci > 0 && ci%8 == 0 && d.win.dh == 1 && d.win.dw == 1 {
+		out := rc.alloc(nb * g.oh * g.ow * co) // the kernel writes every element
+		d.runAVX2(rc, xd, fd, out, nb, h, w, ci, kh, kw, &g, &ep)
+		return floatValue([]int{nb, g.oh, g.ow, co}, out), nil
+	}
+	out := rc.allocZero(nb * g.oh * g.ow * co) // accumulated into below
 
 	// With stride 1 and one output per channel, a kernel tap touches a
 	// contiguous run of the input row; multiplying it by the tap's weights
@@ -586,6 +621,61 @@ func (d *depthwiseOp) run(rc *runCtx, in []*value) (*value, error) {
 		}
 	})
 	return floatValue([]int{nb, g.oh, g.ow, co}, out), nil
+}
+
+// runAVX2 is the depthwise convolution for AVX2 machines (multiplier 1,
+// channels a multiple of 8, no dilation): the input is copied once into a
+// zero-padded buffer so every output pixel sees a whole window, and the
+// assembly kernel then computes an output row with the channels of one
+// pixel in vector registers, bias and PReLU included.
+func (d *depthwiseOp) runAVX2(rc *runCtx, xd, fd, out []float32, nb, h, w, c, kh, kw int, g *geometry, ep *epilogue) {
+	if len(out) == 0 {
+		return
+	}
+	hp, wp := h+g.padTop+g.padBottom, w+g.padLeft+g.padRt
+	xp := xd
+	if hp != h || wp != w {
+		// Copy the rows in and clear only the padding around them.
+		xp = rc.alloc(nb * hp * wp * c)
+		defer rc.free(xp)
+		for n := 0; n < nb; n++ {
+			img := xp[n*hp*wp*c : (n+1)*hp*wp*c]
+			clear(img[:g.padTop*wp*c])
+			clear(img[(g.padTop+h)*wp*c:])
+			for y := 0; y < h; y++ {
+				row := img[(y+g.padTop)*wp*c : (y+g.padTop+1)*wp*c]
+				clear(row[:g.padLeft*c])
+				copy(row[g.padLeft*c:], xd[((n*h+y)*w)*c:((n*h+y)*w+w)*c])
+				clear(row[(g.padLeft+w)*c:])
+			}
+		}
+	}
+	sep := ep.split(c)
+	var bias, slope *float32
+	if sep.flags&1 != 0 {
+		bias = &sep.bias[0]
+	}
+	if sep.flags&2 != 0 {
+		slope = &sep.slope[0]
+	}
+	// The kernel reads kh rows of wp pixels below each output row's
+	// window origin; check once that they exist.
+	if (nb-1)*hp*wp*c+((g.oh-1)*d.win.sh+kh-1)*wp*c+((g.ow-1)*d.win.sw+kw)*c > len(xp) || len(fd) < kh*kw*c {
+		panic("tfgraph: depthwise window outside the padded input")
+	}
+	rows := nb * g.oh
+	per := max(1, parallelMinWork/max(g.ow*c*kh*kw, 1))
+	parallelFor(rc.workers, (rows+per-1)/per, func(_, ch int) {
+		for r := ch * per; r < min(rows, (ch+1)*per); r++ {
+			n, oy := r/g.oh, r%g.oh
+			dst := out[r*g.ow*c : (r+1)*g.ow*c]
+			origin := &xp[((n*hp)+oy*d.win.sh)*wp*c]
+			depthwiseRowAVX2(origin, wp, c, kh, kw, d.win.sw, g.ow, &fd[0], &dst[0], bias, slope, sep.flags)
+			if sep.hasRest {
+				sep.rest.apply(dst, c)
+			}
+		}
+	})
 }
 
 // poolOp implements MaxPool and AvgPool. AvgPool divides by the number of

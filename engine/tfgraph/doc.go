@@ -15,10 +15,19 @@
 // plus a register-blocked GEMM with filters pre-packed at Load; 1×1
 // convolutions skip im2col; depthwise convolutions and pooling are direct
 // loops. Element-wise chains after a convolution or MatMul (Keras batch-norm
-// and clipping left as Mul/Add/Relu/Minimum/Maximum) are folded into its
-// epilogue. Big kernels are split across GOMAXPROCS goroutines. Building
-// with GOAMD64=v3 lets the compiler emit FMA instructions and makes the
-// GEMM about 1.6× faster on CPUs that have them.
+// and clipping left as Mul/Add/Relu/Minimum/Maximum, and the PReLU that
+// TF's converter spells relu(x) + c·(x − |x|)) are folded into its
+// epilogue. Big kernels are split across GOMAXPROCS goroutines, and
+// intermediate buffers are recycled across Runs (an arena per Run, pooled
+// per Model).
+//
+// On amd64 CPUs with AVX2 and FMA (detected at start-up) convolutions run
+// on a 6×16 GEMM micro-kernel in Go assembly and multiplier-1 depthwise
+// convolutions on an assembly row kernel, both applying bias and a
+// per-channel PReLU/ReLU in registers; elsewhere the portable Go kernels
+// run. The two agree to about 1e-6 relative (tests compare them on every
+// model; SetSIMD switches between them). MobileFaceNet went from about
+// 100 to 7–8 CPU ms per Run on one core.
 //
 // # Ops
 //

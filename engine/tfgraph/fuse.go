@@ -66,6 +66,12 @@ func (p *postOp) apply(data []float32, c int) {
 			for j, v := range row {
 				row[j] = v * vec[j]
 			}
+		case p.op == opPrelu && !p.constFirst:
+			for j, v := range row {
+				if v < 0 {
+					row[j] = v * vec[j]
+				}
+			}
 		case p.constFirst:
 			for j, v := range row {
 				row[j] = binaryScalar(p.op, vec[j], v)
@@ -107,7 +113,21 @@ func fuseElementwise(m *Model, fusers []fuser) {
 		}
 		var post []postOp
 		last := k
-		for len(consumers[last]) == 1 && !isOutput[last] {
+		for !isOutput[last] {
+			if p, add, inner, ok := matchPReLU(m, consumers, isOutput, last, maxRank); ok {
+				post = append(post, p)
+				m.nodes[last].hidden = true
+				for _, j := range inner {
+					m.nodes[j].hidden = true
+				}
+				m.nodes[add].fusedRun = passThrough(0)
+				m.nodes[add].fusedInputs = []int{last}
+				last = add
+				continue
+			}
+			if len(consumers[last]) != 1 {
+				break
+			}
 			next := consumers[last][0]
 			p, pos, ok := asPostOp(m, m.nodes[next], last, maxRank)
 			if !ok {
@@ -161,4 +181,100 @@ func asPostOp(m *Model, n *node, src, maxRank int) (postOp, int, bool) {
 		return postOp{}, 0, false
 	}
 	return postOp{op: op, vec: c.f, constFirst: pos == 1}, pos, true
+}
+
+// matchPReLU recognises the PReLU that TF's converter spells out in
+// element-wise ops, relu(x) + c·(x − |x|) (or x + c·(x − |x|), or with
+// |x| − x), where x is the value of node src and c a constant of one value
+// or one per channel. It returns the equivalent postOp (a PReLU whose slope
+// is what the expression multiplies a negative x by: 2c, −2c, 1+2c or
+// 1−2c), the final Add node and the nodes in between, which the fused plan
+// skips. MobileFaceNet has 33 of these; each reads or writes the whole
+// activation five times when run node by node.
+func matchPReLU(m *Model, consumers [][]int, isOutput []bool, src, maxRank int) (postOp, int, []int, bool) {
+	fail := func() (postOp, int, []int, bool) { return postOp{}, 0, nil, false }
+	cons := consumers[src]
+	if len(cons) != 3 {
+		return fail()
+	}
+	only := func(j int) (int, bool) { // the single consumer of j, if j is internal
+		if isOutput[j] || len(consumers[j]) != 1 {
+			return 0, false
+		}
+		return consumers[j][0], true
+	}
+	abs, sub, relu, addDirect := -1, -1, -1, -1
+	for _, j := range cons {
+		n := m.nodes[j]
+		switch {
+		case n.op == "Abs" && len(n.inputs) == 1 && abs < 0:
+			abs = j
+		case n.op == "Sub" && len(n.inputs) == 2 && sub < 0:
+			sub = j
+		case n.op == "Relu" && len(n.inputs) == 1 && relu < 0:
+			relu = j
+		case (n.op == "Add" || n.op == "AddV2") && len(n.inputs) == 2 && addDirect < 0:
+			addDirect = j
+		default:
+			return fail()
+		}
+	}
+	if abs < 0 || sub < 0 || (relu < 0) == (addDirect < 0) {
+		return fail()
+	}
+	if a, ok := only(abs); !ok || a != sub {
+		return fail()
+	}
+	var sign float32
+	switch si := m.nodes[sub].inputs; {
+	case si[0] == src && si[1] == abs:
+		sign = 2 // x − |x| is 2x for negative x
+	case si[0] == abs && si[1] == src:
+		sign = -2
+	default:
+		return fail()
+	}
+	mul, ok := only(sub)
+	if !ok || m.nodes[mul].op != "Mul" || len(m.nodes[mul].inputs) != 2 {
+		return fail()
+	}
+	mi := m.nodes[mul].inputs
+	cj := mi[0]
+	if cj == sub {
+		cj = mi[1]
+	} else if mi[1] != sub {
+		return fail()
+	}
+	c := m.nodes[cj].konst
+	if c == nil || c.isInt || len(c.shape) > maxRank || c.size() == 0 {
+		return fail()
+	}
+	for _, d := range c.shape[:max(len(c.shape)-1, 0)] {
+		if d != 1 {
+			return fail()
+		}
+	}
+	add, ok := only(mul)
+	if !ok {
+		return fail()
+	}
+	pos, base := src, float32(1) // the Add's other operand, and its slope
+	inner := []int{abs, sub, mul}
+	if relu >= 0 {
+		if a, ok := only(relu); !ok || a != add {
+			return fail()
+		}
+		pos, base = relu, 0
+		inner = append(inner, relu)
+	} else if addDirect != add {
+		return fail()
+	}
+	if ai := m.nodes[add].inputs; !(ai[0] == pos && ai[1] == mul) && !(ai[0] == mul && ai[1] == pos) {
+		return fail()
+	}
+	slope := make([]float32, len(c.f))
+	for i, v := range c.f {
+		slope[i] = base + sign*v
+	}
+	return postOp{op: opPrelu, vec: slope}, add, inner, true
 }

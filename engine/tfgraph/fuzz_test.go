@@ -60,6 +60,9 @@ func FuzzKernels(f *testing.F) {
 	f.Add(uint8(2), uint8(1), uint8(1), uint8(1), uint8(4), uint8(4), uint8(3), int8(2), int8(9), int8(2), uint8(21))
 	f.Fuzz(func(t *testing.T, which, h, w, c, kh, kw, stride uint8, b, e, s int8, masks uint8) {
 		h, w, c = h%9, w%9, c%5
+		if which&0x80 != 0 {
+			c = 8 * (c%3 + 1) // channel counts the AVX2 kernels take
+		}
 		kh, kw, stride = kh%5, kw%5, stride%4
 		x := patterned(1, int(h), int(w), int(c))
 		var op string
@@ -117,6 +120,18 @@ func FuzzKernels(f *testing.F) {
 		v, err := k(&runCtx{workers: 2}, in)
 		if err == nil && len(v.floats()) != numElements(v.shape) {
 			t.Fatalf("%s: %d values for shape %v", op, len(v.floats()), v.shape)
+		}
+		// The AVX2 kernels must agree with the portable ones.
+		if err == nil && hasAVX2 && which%8 <= 1 {
+			useAVX2 = false
+			ref, err2 := k(&runCtx{workers: 2}, in)
+			useAVX2 = true
+			if err2 != nil {
+				t.Fatalf("%s: portable kernel failed (%v) where AVX2 succeeded", op, err2)
+			}
+			if d := maxAbsDiff(v.f, ref.f); !sameShape(v.shape, ref.shape) || d > 1e-5 {
+				t.Fatalf("%s %v: AVX2 and portable kernels differ by %g (shapes %v, %v)", op, a, d, v.shape, ref.shape)
+			}
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +57,7 @@ type Model struct {
 	inputs  []Input
 	outputs []Output
 	keys    map[string]int // signature output key -> node index
+	arenas  sync.Pool      // idle *arena buffers for Run (see arena)
 }
 
 // kernel computes one node's output from its inputs' values.
@@ -74,11 +76,23 @@ type node struct {
 	// nodes whose own value that plan does not compute (see fuseElementwise).
 	fusedRun kernel
 	hidden   bool
+	// fusedInputs, when set, replaces inputs in the fused plan (a node
+	// that absorbed a whole sub-graph reads only its producer).
+	fusedInputs []int
+}
+
+// inputsFor returns the node's inputs in the fused or the unfused plan.
+func (n *node) inputsFor(fused bool) []int {
+	if fused && n.fusedInputs != nil {
+		return n.fusedInputs
+	}
+	return n.inputs
 }
 
 // runCtx carries per-Run settings to kernels.
 type runCtx struct {
 	workers int
+	arena   *arena                         // buffers for kernel outputs; nil allocates fresh ones
 	noFuse  bool                           // run every node unfused; tests compare both plans
 	trace   func(n *node, d time.Duration) // per-node timing, for profiling tests only
 }
@@ -387,6 +401,24 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (re
 		want[k] = j
 	}
 
+	// Kernels draw their outputs from an arena that lives as long as this
+	// Run; it goes back to the pool only after a successful Run, when every
+	// output has been copied out of it.
+	ar, _ := m.arenas.Get().(*arena)
+	if ar == nil {
+		ar = newArena()
+	}
+	local := *rc
+	local.arena = ar
+	rc = &local
+
+	fused := !rc.noFuse
+	for _, k := range want {
+		if m.nodes[k].hidden {
+			fused = false
+		}
+	}
+
 	// Mark what the outputs need and count consumers so intermediate values
 	// can be dropped as soon as their last reader ran.
 	needed := make([]bool, len(m.nodes))
@@ -396,7 +428,7 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (re
 			return
 		}
 		needed[k] = true
-		for _, j := range m.nodes[k].inputs {
+		for _, j := range m.nodes[k].inputsFor(fused) {
 			mark(j)
 		}
 	}
@@ -406,7 +438,7 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (re
 	uses := make([]int, len(m.nodes))
 	for k, n := range m.nodes {
 		if needed[k] {
-			for _, j := range n.inputs {
+			for _, j := range n.inputsFor(fused) {
 				uses[j]++
 			}
 		}
@@ -427,12 +459,6 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (re
 		}
 	}
 
-	fused := !rc.noFuse
-	for _, k := range want {
-		if m.nodes[k].hidden {
-			fused = false
-		}
-	}
 	vals := make([]*value, len(m.nodes))
 	args := make([]*value, 0, 8)
 	for k, n := range m.nodes {
@@ -450,7 +476,7 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (re
 			vals[k] = v
 		default:
 			args = args[:0]
-			for _, j := range n.inputs {
+			for _, j := range n.inputsFor(fused) {
 				args = append(args, vals[j])
 			}
 			current = k
@@ -470,8 +496,10 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (re
 				return nil, fmt.Errorf("tfgraph: node %q (%s): %w", n.name, n.op, err)
 			}
 			vals[k] = v
-			for _, j := range n.inputs {
+			ar.retain(v)
+			for _, j := range n.inputsFor(fused) {
 				if uses[j]--; uses[j] == 0 {
+					ar.release(vals[j])
 					vals[j] = nil
 				}
 			}
@@ -483,6 +511,8 @@ func (m *Model) run(rc *runCtx, inputs map[string]*Tensor, outputs []string) (re
 		v := vals[want[k]]
 		out[name] = &Tensor{Shape: append([]int(nil), v.shape...), Data: copyFloats(v)}
 	}
+	ar.reset()
+	m.arenas.Put(ar)
 	return out, nil
 }
 

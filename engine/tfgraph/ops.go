@@ -246,13 +246,13 @@ func broadcastStrides(s, out []int) []int {
 }
 
 func binaryKernel(op binaryOp) kernel {
-	return func(_ *runCtx, in []*value) (*value, error) {
+	return func(rc *runCtx, in []*value) (*value, error) {
 		a, b := in[0], in[1]
 		shape, err := broadcastShape(a.shape, b.shape)
 		if err != nil {
 			return nil, err
 		}
-		out := make([]float32, numElements(shape))
+		out := rc.alloc(numElements(shape)) // every element is written below
 		ad, bd := a.floats(), b.floats()
 		if len(out) == 0 {
 			return floatValue(shape, out), nil
