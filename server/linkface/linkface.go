@@ -216,7 +216,7 @@ func (d *Dialect) verify(c *gin.Context) {
 		d.fail(c, err, ident)
 		return
 	}
-	conf := round6(Confidence(d.core.FAR(server.Distance(face, reg))))
+	conf := VerifyConfidence(d.core.FAR(server.Distance(face, reg)))
 	var selfie *selfieBlock
 	if sel.kind != selfieImageID {
 		selfie = &selfieBlock{ImageID: face.Token}
