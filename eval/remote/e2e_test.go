@@ -1,8 +1,11 @@
 package remote_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -10,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -177,6 +181,7 @@ func TestEndpointsEqualInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var reportFiles []string
 	for _, dialect := range []string{"baidu", "linkface", "tencent"} {
 		t.Run(dialect, func(t *testing.T) {
 			ep := f.client(dialect, nil)
@@ -255,7 +260,42 @@ func TestEndpointsEqualInProcess(t *testing.T) {
 				t.Errorf("latency p50 %v p99 %v", rep.LatencyP50, rep.LatencyP99)
 			}
 			t.Logf("%s: accuracy %.3f, AUC %.4f (in-process distances %.4f), thresholds %+v", dialect, rep.Model.CV.Mean, rep.Model.AUC, refReport.AUC, rep.Thresholds[0])
+			data, err := json.Marshal(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(t.TempDir(), dialect+".json")
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			reportFiles = append(reportFiles, p)
 		})
+	}
+	// The side-by-side report reads the JSON back: one row per endpoint
+	// with its accuracy, and a picture with one curve each.
+	var reps []*remote.Report
+	for _, p := range reportFiles {
+		r, err := remote.ReadReport(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, r)
+	}
+	var md, svg bytes.Buffer
+	if err := remote.WriteMarkdown(&md, reps, "test", "x.svg"); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteSVG(&svg, reps); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reps {
+		row := fmt.Sprintf("| %s | test tree | %d | %d | %.2f%% ±", r.Label(), r.Pairs, r.Answered, 100*r.Model.CV.Mean)
+		if !strings.Contains(md.String(), row) {
+			t.Errorf("markdown lacks the row %q:\n%s", row, md.String())
+		}
+		if !strings.Contains(svg.String(), r.Label()) {
+			t.Errorf("SVG does not name %s", r.Label())
+		}
 	}
 }
 
