@@ -117,6 +117,8 @@ func runRemote(f *remoteFlags, pairs []eval.Pair, imagesDir, data string, jsonOu
 			return err
 		}
 		fmt.Fprintf(stderr, "registered %d photos in %s\n", len(subjects), f.registryPath)
+	} else if ep.Registry() {
+		fmt.Fprintf(stderr, "no --registry: the endpoint's registry must already hold the first photo of every pair under its synthetic ID number and the name %s\n", remote.SubjectName)
 	}
 	res, err := runner.Run(ctx, pairs, load, func(p string) remote.Subject { return subjects[p] })
 	if err != nil {
