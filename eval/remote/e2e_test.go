@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
 	"log/slog"
 	"math"
@@ -20,6 +22,9 @@ import (
 
 	"github.com/facekit/facekit/calibration"
 	"github.com/facekit/facekit/descriptor"
+	"golang.org/x/image/draw"
+
+	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/eval"
 	"github.com/facekit/facekit/eval/remote"
 	"github.com/facekit/facekit/internal/testenv"
@@ -80,7 +85,7 @@ func newFixture(t *testing.T, cfg server.Config) *fixture {
 	eng := testenv.Engine(t)
 	f := &fixture{root: t.TempDir()}
 	for _, n := range treePhotos {
-		if err := os.WriteFile(filepath.Join(f.root, n), testenv.Photo(t, n), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(f.root, n), shrink(t, testenv.Photo(t, n), 640), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -137,6 +142,32 @@ func newFixture(t *testing.T, cfg server.Config) *fixture {
 	return f
 }
 
+// shrink re-encodes a photo with its longer side at most side pixels, so
+// the detector's cost (which grows with the pixels) fits a shared 2-core
+// machine; the faces stay well above HOG's 80-pixel minimum.
+func shrink(t *testing.T, data []byte, side int) []byte {
+	t.Helper()
+	img, err := imageio.Decode(data, imageio.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, h := img.Width, img.Height
+	if max(w, h) > side {
+		if w >= h {
+			w, h = side, h*side/w
+		} else {
+			w, h = w*side/h, side
+		}
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.CatmullRom.Scale(dst, dst.Bounds(), img, img.Bounds(), draw.Src, nil)
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, dst, &jpeg.Options{Quality: 92}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // inProcess is `facekit eval tree` on the same photos: the default model's
 // distance of every pair, in pair order.
 func inProcess(t *testing.T, f *fixture) []eval.Score {
@@ -182,6 +213,7 @@ func TestEndpointsEqualInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reportFiles []string
+	reportDir := t.TempDir()
 	for _, dialect := range []string{"baidu", "linkface", "tencent"} {
 		t.Run(dialect, func(t *testing.T) {
 			ep := f.client(dialect, nil)
@@ -264,7 +296,7 @@ func TestEndpointsEqualInProcess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := filepath.Join(t.TempDir(), dialect+".json")
+			p := filepath.Join(reportDir, dialect+".json")
 			if err := os.WriteFile(p, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
