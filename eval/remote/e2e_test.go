@@ -343,6 +343,7 @@ func TestRateLimitBackoff(t *testing.T) {
 	pairs := f.pairs[:6]
 	for _, dialect := range []string{"baidu", "linkface", "tencent"} {
 		t.Run(dialect, func(t *testing.T) {
+			time.Sleep(time.Second) // the previous subtest's calls drained the shared bucket
 			ep := f.client(dialect, nil)
 			r := &remote.Runner{Endpoint: ep, Concurrency: 2, Backoff: 100 * time.Millisecond}
 			res, err := r.Run(context.Background(), pairs, f.load, f.subject)
@@ -362,6 +363,20 @@ func TestRateLimitBackoff(t *testing.T) {
 			}
 		})
 	}
+	// A client capped at 1 call per second stays under the server's 2 and
+	// is never refused (the server's bucket refills twice between calls,
+	// which leaves half a second for scheduling jitter).
+	t.Run("qps", func(t *testing.T) {
+		time.Sleep(time.Second)
+		r := &remote.Runner{Endpoint: f.client("baidu", nil), Concurrency: 2, QPS: 1}
+		res, err := r.Run(context.Background(), pairs[:4], f.load, f.subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.RateLimited != 0 {
+			t.Errorf("%d rate-limit answers to a client at 1 QPS", res.RateLimited)
+		}
+	})
 }
 
 // TestCacheResume interrupts a run after a few answers, then reruns it: the
