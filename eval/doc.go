@@ -240,7 +240,7 @@ func WriteTreeMarkdown(w io.Writer, rep *Report, info DocInfo) error {
 	}
 	fmt.Fprintf(&b, "Photos with no face or several faces are skipped: %d without a face, %d with several.", rep.Found[SkipNoFace], rep.Found[SkipSeveral])
 	if n := rep.Found[FoundCNN]; n > 0 {
-		fmt.Fprintf(&b, " %d of the faces were found only by the CNN detector (a server with the default HOG detector answers \"no face\" for those photos).", n)
+		fmt.Fprintf(&b, " Faces found only by the CNN detector: %d (a server with the default HOG detector answers \"no face\" for those photos).", n)
 	}
 	b.WriteString("\n\n")
 
