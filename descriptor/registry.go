@@ -157,7 +157,7 @@ func (r resNet) Describe(ctx context.Context, img *imageio.Image, f engine.Face)
 		return append([]float32(nil), f.Descriptor[:]...), nil
 	}
 	faces := []engine.Face{f}
-	if err := r.e.Describe(ctx, img, faces, 0); err != nil {
+	if err := r.e.Describe(ctx, img, faces); err != nil {
 		return nil, fmt.Errorf("descriptor: %s: %w", Default, err)
 	}
 	return append([]float32(nil), faces[0].Descriptor[:]...), nil

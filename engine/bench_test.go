@@ -87,7 +87,7 @@ func BenchmarkDescriptor(b *testing.B) {
 	faces = faces[:1]
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := e.Describe(context.Background(), img, faces, 0); err != nil {
+		if err := e.Describe(context.Background(), img, faces); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -86,8 +86,6 @@ type Options struct {
 	Landmarks bool
 	// Descriptors computes each face's descriptor (implies Landmarks).
 	Descriptors bool
-	// Jitter averages the descriptor over this many jittered chips.
-	Jitter int
 }
 
 // Engine detects and describes faces. It is safe for concurrent use: each
@@ -258,7 +256,7 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	if !opts.Descriptors {
 		return faces, nil
 	}
-	descs, err := in.Describe(rgb, shapes, opts.Jitter)
+	descs, err := in.Describe(rgb, shapes, 0)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -271,7 +269,7 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 
 // Describe computes descriptors for faces that already have landmarks
 // (e.g. faces selected after a cheaper first pass).
-func (e *Engine) Describe(ctx context.Context, img image.Image, faces []Face, jitter int) error {
+func (e *Engine) Describe(ctx context.Context, img image.Image, faces []Face) error {
 	shapes := make([][]image.Point, len(faces))
 	for i, f := range faces {
 		if len(f.Landmarks) != 68 {
@@ -288,7 +286,7 @@ func (e *Engine) Describe(ctx context.Context, img image.Image, faces []Face, ji
 		return err
 	}
 	defer func() { e.pool <- in }()
-	descs, err := in.Describe(rgb, shapes, jitter)
+	descs, err := in.Describe(rgb, shapes, 0)
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}

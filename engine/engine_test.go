@@ -291,7 +291,7 @@ func TestChipMatchesDescriptorInput(t *testing.T) {
 	// Describing the face again through the chip path must agree with
 	// describing it in one Analyze call.
 	withDesc := append([]engine.Face(nil), faces...)
-	if err := mustEngine(t).Describe(context.Background(), img, withDesc, 0); err != nil {
+	if err := mustEngine(t).Describe(context.Background(), img, withDesc); err != nil {
 		t.Fatal(err)
 	}
 	full := analyze(t, img, engine.Options{Descriptors: true, Upsample: -1})

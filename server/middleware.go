@@ -1,18 +1,19 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 )
 
@@ -22,10 +23,6 @@ const (
 	keyApp       = "facekit.app"
 	keyDialect   = "facekit.dialect"
 )
-
-type ctxKey int
-
-const ctxRequestID ctxKey = iota
 
 // ErrBodyTooLarge means the request body exceeded Config.MaxBodyBytes.
 var ErrBodyTooLarge = errors.New("server: request body too large")
@@ -51,12 +48,6 @@ func RequestID(c *gin.Context) uint64 {
 	return 0
 }
 
-// RequestIDFrom returns the request id carried by a request's context, or 0.
-func RequestIDFrom(ctx context.Context) uint64 {
-	id, _ := ctx.Value(ctxRequestID).(uint64)
-	return id
-}
-
 // SetApp records the authenticated application of the request; dialects
 // call it from their auth middleware.
 func SetApp(c *gin.Context, app store.App) { c.Set(keyApp, app) }
@@ -77,21 +68,22 @@ func SetDialect(c *gin.Context, name string) { c.Set(keyDialect, name) }
 // caps the body, recovers panics that no dialect handled, and writes one
 // access-log line. The query string is never logged: it carries
 // access tokens.
-func (core *Core) baseMiddleware() gin.HandlerFunc {
+func (s *Server) baseMiddleware() gin.HandlerFunc {
+	log := s.svc.Logger()
 	return func(c *gin.Context) {
 		start := time.Now()
 		id := NewRequestID()
 		c.Set(keyRequestID, id)
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ctxRequestID, id))
+		c.Request = c.Request.WithContext(service.WithRequestID(c.Request.Context(), id))
 		if c.Request.Body != nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, core.cfg.MaxBodyBytes)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
 		}
 		defer func() {
 			if r := recover(); r != nil {
 				// Dialects install their own recovery that answers in the
 				// vendor's format; this is the last resort for a panic
 				// outside them, still a JSON answer and a logged stack.
-				core.log.Error("panic", "log_id", id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				log.Error("panic", "log_id", id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 				if !c.Writer.Written() {
 					c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal error", "request_id": id})
 				}
@@ -114,26 +106,27 @@ func (core *Core) baseMiddleware() gin.HandlerFunc {
 			if len(c.Errors) > 0 {
 				attrs = append(attrs, "error", c.Errors.String())
 			}
-			core.log.Info("request", attrs...)
+			log.Info("request", attrs...)
 		}()
 		c.Next()
 	}
 }
 
 // Recovery returns middleware that turns a panic in a later handler into an
-// error passed to answer, which writes the dialect's internal-error
-// response. The panic and its stack are logged with the request id.
-func (core *Core) Recovery(answer func(c *gin.Context, err error)) gin.HandlerFunc {
+// error (service.ErrInternal) passed to answer, which writes the dialect's
+// internal-error response. The panic and its stack are logged to log with
+// the request id.
+func Recovery(log *slog.Logger, answer func(c *gin.Context, err error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if r := recover(); r != nil {
 				if r == http.ErrAbortHandler {
 					panic(r) // the client went away; let net/http handle it
 				}
-				core.log.Error("panic", "log_id", RequestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				log.Error("panic", "log_id", RequestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 				c.Abort()
 				if !c.Writer.Written() {
-					answer(c, fmt.Errorf("%w: panic: %v", ErrInternal, r))
+					answer(c, fmt.Errorf("%w: panic: %v", service.ErrInternal, r))
 				}
 			}
 		}()

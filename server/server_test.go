@@ -3,9 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
-	"image"
 	"io"
 	"log/slog"
 	"net"
@@ -13,32 +11,23 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/facekit/facekit/engine"
-	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/standin"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store/sqlite"
 )
 
-// noEngine stands in for the engine in tests that never analyse an image.
-type noEngine struct{}
-
-func (noEngine) Analyze(context.Context, image.Image, engine.Options) ([]engine.Face, error) {
-	return nil, errors.New("test bug: engine reached")
-}
-func (noEngine) PoolSize() int { return 3 }
-
-// testDialect mounts routes that exercise the core's middleware.
+// testDialect mounts routes that exercise the server's middleware.
 type testDialect struct{}
 
 func (testDialect) Name() string            { return "test" }
 func (testDialect) Owns(p string) bool      { return strings.HasPrefix(p, "/t/") }
 func (testDialect) NotFound(c *gin.Context) { c.String(http.StatusOK, "test-not-found") }
-func (testDialect) Register(r *gin.Engine, core *Core) {
-	g := r.Group("/t", core.Recovery(func(c *gin.Context, err error) {
-		c.String(http.StatusOK, "vendor-internal-error log_id=%d ok=%v", RequestID(c), errors.Is(err, ErrInternal))
+func (testDialect) Register(r *gin.Engine, svc *service.Service) {
+	g := r.Group("/t", Recovery(svc.Logger(), func(c *gin.Context, err error) {
+		c.String(http.StatusOK, "vendor-internal-error log_id=%d ok=%v", RequestID(c), errors.Is(err, service.ErrInternal))
 	}))
 	g.POST("/panic", func(c *gin.Context) { panic("boom") })
 	g.POST("/echo", func(c *gin.Context) {
@@ -61,10 +50,14 @@ func mustOpenServer(tb testing.TB, cfg Config, logs io.Writer) (*Server, string)
 	if logs == nil {
 		logs = io.Discard
 	}
-	s, err := New(cfg, Deps{
-		Engine: noEngine{}, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db,
-		Logger: slog.New(slog.NewTextHandler(logs, nil)), Dialects: []Dialect{testDialect{}},
+	svc, err := service.New(service.Config{}, service.Deps{
+		Engine: standin.Engine{Pool: 3}, Descriptor: standin.Describer{}, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := New(cfg, svc, testDialect{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -128,114 +121,5 @@ func TestHTTPServerLimits(t *testing.T) {
 	h := s.http
 	if h.ReadHeaderTimeout <= 0 || h.ReadTimeout <= 0 || h.WriteTimeout <= 0 || h.IdleTimeout <= 0 || h.MaxHeaderBytes <= 0 {
 		t.Fatalf("http.Server without limits: %+v", h)
-	}
-	if got := s.core.cfg.Concurrency; got != 3 {
-		t.Fatalf("concurrency %d, want the engine pool size 3", got)
-	}
-}
-
-func TestListenAndServeShutsDownOnCancel(t *testing.T) {
-	s, _ := mustOpenServer(t, Config{Addr: "127.0.0.1:0"}, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.ListenAndServe(ctx) }()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("ListenAndServe after cancel: %v", err)
-	}
-}
-
-func TestBusy(t *testing.T) {
-	s, _ := mustOpenServer(t, Config{Concurrency: 1, QueueTimeout: time.Millisecond}, nil)
-	release, err := s.core.acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	// The only slot is held: a second caller is refused, never queued forever.
-	if _, err := s.core.acquire(context.Background()); !errors.Is(err, ErrBusy) {
-		t.Fatalf("second acquire: %v, want ErrBusy", err)
-	}
-	// So is an image request, before anything is decoded.
-	_, err = s.core.DetectFaces(context.Background(), "app", ImageSource{Kind: ImageBase64, Value: base64.StdEncoding.EncodeToString([]byte("any bytes"))}, DetectOptions{})
-	if !errors.Is(err, ErrBusy) {
-		t.Fatalf("DetectFaces while busy: %v", err)
-	}
-}
-
-func TestFaceToken(t *testing.T) {
-	a := FaceToken([]byte("image"), image.Rect(1, 2, 30, 40))
-	if len(a) != 32 || strings.Trim(a, "0123456789abcdef") != "" {
-		t.Fatalf("token %q is not 32 hex digits", a)
-	}
-	if b := FaceToken([]byte("image"), image.Rect(1, 2, 30, 40)); a != b {
-		t.Fatal("same image and box, different tokens")
-	}
-	if b := FaceToken([]byte("image"), image.Rect(1, 2, 30, 41)); a == b {
-		t.Fatal("different boxes, same token")
-	}
-	if b := FaceToken([]byte("imagf"), image.Rect(1, 2, 30, 40)); a == b {
-		t.Fatal("different images, same token")
-	}
-}
-
-func TestDecodeBase64(t *testing.T) {
-	data := []byte("\xff\xd8\xff\xe0 some jpeg-ish bytes ~~~ ???")
-	std := base64.StdEncoding.EncodeToString(data)
-	ok := map[string]string{
-		"Standard":   std,
-		"Unpadded":   strings.TrimRight(std, "="),
-		"URLSafe":    base64.URLEncoding.EncodeToString(data),
-		"LineBreaks": std[:10] + "\r\n" + std[10:],
-		"DataURI":    "data:image/jpeg;base64," + std,
-	}
-	for name, s := range ok {
-		t.Run(name, func(t *testing.T) {
-			got, err := decodeBase64(s, 1<<20)
-			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("decodeBase64 = %q, %v", got, err)
-			}
-		})
-	}
-	bad := map[string]error{
-		"Empty":        imageio.ErrEmpty,
-		"NotBase64":    imageio.ErrBase64,
-		"DataNoBase64": imageio.ErrBase64,
-		"TooLarge":     imageio.ErrImageTooLarge,
-	}
-	inputs := map[string]string{"Empty": "  ", "NotBase64": "%%%%", "DataNoBase64": "data:image/png,abc", "TooLarge": strings.Repeat("A", 4000)}
-	for name, want := range bad {
-		t.Run(name, func(t *testing.T) {
-			if _, err := decodeBase64(inputs[name], 1000); !errors.Is(err, want) {
-				t.Fatalf("error %v, want %v", err, want)
-			}
-		})
-	}
-}
-
-func TestSessionCodes(t *testing.T) {
-	s, _ := mustOpenServer(t, Config{}, nil)
-	app, _, err := s.core.Apps().CreateApp(context.Background(), "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lengths := map[int]bool{}
-	for range 200 {
-		sc, err := s.core.NewSessionCode(context.Background(), app.ID, 3, 6)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Trim(sc.Code, "0123456789") != "" || len(sc.Code) < 3 || len(sc.Code) > 6 {
-			t.Fatalf("code %q", sc.Code)
-		}
-		lengths[len(sc.Code)] = true
-		if !sc.Expires.After(time.Now()) {
-			t.Fatalf("session already expired: %+v", sc)
-		}
-	}
-	// 200 draws of a uniform length in 3..6 miss a length with
-	// probability below 1e-24.
-	if len(lengths) != 4 {
-		t.Fatalf("code lengths %v, want all of 3..6", lengths)
 	}
 }

@@ -128,7 +128,7 @@ func runStages(modelDir, photo string, iters, cnnIters, maxSide int) error {
 	if err != nil {
 		return err
 	}
-	describe, err := timed(iters, func() error { return e.Describe(ctx, img, faces, 0) })
+	describe, err := timed(iters, func() error { return e.Describe(ctx, img, faces) })
 	if err != nil {
 		return err
 	}

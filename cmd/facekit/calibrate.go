@@ -15,8 +15,10 @@ import (
 // distance -> false-accept-rate curve the vendor scores are derived from.
 func runCalibrate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("calibrate", stderr)
-	var ef engineFlags
-	ef.register(fs)
+	cfg, err := engineConfig(fs, args)
+	if err != nil {
+		return err
+	}
 	out := fs.String("out", "", "write the fitted curve (JSON) here; serve embeds calibration/dlib_resnet_v1.json")
 	cache := fs.String("cache", "", "descriptor cache file (reused when it matches the photo tree)")
 	limit := fs.Int("limit", 0, "use only a subset of the people (quick check)")
@@ -31,7 +33,7 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	eng, err := ef.open()
+	eng, err := openEngine(*cfg)
 	if err != nil {
 		return err
 	}

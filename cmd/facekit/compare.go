@@ -21,8 +21,10 @@ var errNoFace = errors.New("no face found")
 
 func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", stderr)
-	var ef engineFlags
-	ef.register(fs)
+	cfg, err := engineConfig(fs, args)
+	if err != nil {
+		return err
+	}
 	threshold := fs.Float64("threshold", calibration.Default().DistanceAtFAR(defaultCompareFAR),
 		"distance below which two faces are the same person (default: the calibrated 1-in-1000 false-accept point)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -37,7 +39,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	eng, err := ef.open()
+	eng, err := openEngine(*cfg)
 	if err != nil {
 		return err
 	}

@@ -37,8 +37,10 @@ type detectedImage struct {
 
 func runDetect(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("detect", stderr)
-	var ef engineFlags
-	ef.register(fs)
+	cfg, err := engineConfig(fs, args)
+	if err != nil {
+		return err
+	}
 	asJSON := fs.Bool("json", false, "print JSON")
 	withLandmarks := fs.Bool("landmarks", false, "include the 68 landmarks")
 	withDescriptor := fs.Bool("descriptor", false, "include the 128-d descriptor")
@@ -56,7 +58,7 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	eng, err := ef.open()
+	eng, err := openEngine(*cfg)
 	if err != nil {
 		return err
 	}

@@ -9,35 +9,47 @@ import (
 	"github.com/facekit/facekit/engine/imageio"
 )
 
-// engineFlags are the flags of every command that runs the engine.
-type engineFlags struct {
-	modelDir string
-	shape    string
-	detector string
-	pool     int
+// engineConfig is the one config path of the commands that run the engine
+// (detect, compare, models, calibrate, eval): the same Config as serve,
+// from the defaults, then the TOML file (--config or $FACEKIT_CONFIG), then
+// the environment, with the engine flags registered on fs so that they
+// override it once fs is parsed. The file is read before the flags are
+// registered so that their defaults show the effective values.
+func engineConfig(fs *flag.FlagSet, args []string) (*Config, error) {
+	cfg, err := loadConfig(configFlag(args), os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	fs.String("config", "", "TOML config file (env FACEKIT_CONFIG); flags override it")
+	registerEngineConfigFlags(fs, &cfg)
+	return &cfg, nil
 }
 
-func (f *engineFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.modelDir, "models", envOr("FACEKIT_MODEL_DIR", "models/data"), "directory with the model files (env FACEKIT_MODEL_DIR)")
-	fs.StringVar(&f.shape, "shape-model", envOr("FACEKIT_SHAPE_MODEL", engine.DefaultShapeModel), "68-point landmark model (env FACEKIT_SHAPE_MODEL)")
-	fs.StringVar(&f.detector, "detector", envOr("FACEKIT_DETECTOR", "hog"), "face detector: hog or cnn (env FACEKIT_DETECTOR)")
-	fs.IntVar(&f.pool, "pool", 0, "native engine instances (0 = one per CPU)")
+// registerEngineConfigFlags adds the engine flags of the offline commands,
+// defaulting to cfg's values (the config file's and the environment's).
+func registerEngineConfigFlags(fs *flag.FlagSet, cfg *Config) {
+	fs.StringVar(&cfg.Engine.Models, "models", cfg.Engine.Models, "directory with the model files (config [engine] models, env FACEKIT_MODEL_DIR)")
+	fs.StringVar(&cfg.Engine.ShapeModel, "shape-model", cfg.Engine.ShapeModel, "68-point landmark model (default: Debian's libdlib-data copy; env FACEKIT_SHAPE_MODEL)")
+	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: hog or cnn (cnn also finds turned faces, but takes seconds per photo; env FACEKIT_DETECTOR)")
+	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU; env FACEKIT_POOL)")
 }
 
-func (f *engineFlags) open() (*engine.Engine, error) {
+// openEngine starts the engine cfg describes.
+func openEngine(cfg Config) (*engine.Engine, error) {
 	return engine.New(engine.Config{
-		ModelDir:   f.modelDir,
-		ShapeModel: f.shape,
-		PoolSize:   f.pool,
-		Detector:   engine.Detector(f.detector),
+		ModelDir:   cfg.Engine.Models,
+		ShapeModel: cfg.Engine.ShapeModel,
+		PoolSize:   cfg.Engine.Pool,
+		Detector:   engine.Detector(cfg.Engine.Detector),
 	})
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// shapeModel is the landmark model file cfg names, else Debian's.
+func shapeModel(cfg Config) string {
+	if cfg.Engine.ShapeModel != "" {
+		return cfg.Engine.ShapeModel
 	}
-	return def
+	return engine.DefaultShapeModel
 }
 
 // loadImage reads and decodes an image file with the default intake limits.

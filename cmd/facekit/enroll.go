@@ -2,13 +2,10 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"image/jpeg"
 	"io"
 	"math"
 	"os"
@@ -21,11 +18,9 @@ import (
 	"time"
 
 	"github.com/facekit/facekit/descriptor"
-	"github.com/facekit/facekit/descriptor/sourcecrop"
 	"github.com/facekit/facekit/engine"
-	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/quality"
-	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/sqlite"
 )
@@ -54,8 +49,8 @@ type enrollOptions struct {
 	thumbnails bool
 	// sourceCrops keeps each face's source crop (facekit reembed).
 	sourceCrops bool
-	// describer describes faces when the library's model is not the
-	// engine's ResNet; nil means the ResNet of the Analyze pass.
+	// describer describes the faces: the library's model; nil means the
+	// default dlib ResNet, opened over the engine.
 	describer descriptor.Describer
 	minFace   int     // pixels; smaller faces are "poor quality"
 	maxPose   float64 // degrees of |yaw| or |pitch|
@@ -175,24 +170,6 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// registerEngineConfigFlags adds the engine flags of the offline commands,
-// defaulting to the config file's values.
-func registerEngineConfigFlags(fs *flag.FlagSet, cfg *Config) {
-	fs.StringVar(&cfg.Engine.Models, "models", cfg.Engine.Models, "directory with the model files")
-	fs.StringVar(&cfg.Engine.ShapeModel, "shape-model", cfg.Engine.ShapeModel, "68-point landmark model (default: Debian's libdlib-data copy)")
-	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: hog or cnn (cnn also finds turned faces, but takes seconds per photo)")
-	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU)")
-}
-
-func openEngine(cfg Config) (*engine.Engine, error) {
-	return engine.New(engine.Config{
-		ModelDir:   cfg.Engine.Models,
-		ShapeModel: cfg.Engine.ShapeModel,
-		PoolSize:   cfg.Engine.Pool,
-		Detector:   engine.Detector(cfg.Engine.Detector),
-	})
-}
-
 // enroll runs one (possibly resumed) bulk enrollment. It stops early, with
 // the journal flushed, when ctx ends; the summary is returned either way.
 func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollOptions, progress io.Writer) (*enrollSummary, error) {
@@ -234,6 +211,10 @@ func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollO
 	if workers <= 0 {
 		workers = eng.PoolSize()
 	}
+	svc, err := enrollService(eng, db, opts, workers)
+	if err != nil {
+		return nil, err
+	}
 	// A library write error stops the analysis of the remaining photos.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -242,7 +223,7 @@ func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollO
 	type result struct {
 		p     photo
 		entry journalEntry
-		face  *store.Face
+		face  *service.Face
 	}
 	jobs := make(chan photo)
 	results := make(chan result)
@@ -252,7 +233,7 @@ func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollO
 		go func() {
 			defer wg.Done()
 			for p := range jobs {
-				e, f := analysePhoto(ctx, eng, p, opts)
+				e, f := analysePhoto(ctx, svc, p, opts)
 				select {
 				case results <- result{p, e, f}:
 				case <-ctx.Done():
@@ -281,7 +262,9 @@ func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollO
 		}
 		e := r.entry
 		if r.face != nil {
-			f, err := db.AddFace(ctx, opts.app, store.User{GroupID: opts.group, UserID: r.p.user}, *r.face, store.ActionAppend)
+			// The service's enrollment, the one the HTTP API uses: token,
+			// descriptor, thumbnail and source crop as configured.
+			f, err := svc.Enroll(ctx, opts.app, store.User{GroupID: opts.group, UserID: r.p.user}, *r.face, store.ActionAppend)
 			switch {
 			case err == nil:
 				e.Outcome, e.Token = outcomeAdded, f.Token
@@ -325,14 +308,35 @@ func enroll(ctx context.Context, eng *engine.Engine, db *sqlite.DB, opts enrollO
 	return sum, werr
 }
 
-// analysePhoto decodes and analyses one photo. It returns the journal
-// entry with the outcome when the photo is skipped, or the face to add.
-func analysePhoto(ctx context.Context, eng *engine.Engine, p photo, opts enrollOptions) (journalEntry, *store.Face) {
+// enrollService is the service the enrollment runs through: the library's
+// descriptor model, thumbnails and source crops as opts asks, one analysis
+// slot per worker.
+func enrollService(eng *engine.Engine, db *sqlite.DB, opts enrollOptions, workers int) (*service.Service, error) {
+	desc := opts.describer
+	if desc == nil {
+		d, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+		if err != nil {
+			return nil, fmt.Errorf("descriptor: %w", err)
+		}
+		desc = d
+	}
+	return service.New(service.Config{
+		Concurrency: workers,
+		Thumbnails:  opts.thumbnails,
+		SourceCrops: opts.sourceCrops,
+	}, service.Deps{Engine: eng, Descriptor: desc, Library: db, Searcher: db, Apps: db, FaceTokens: db})
+}
+
+// analysePhoto detects and describes the face of one photo through the
+// service and applies the enrollment policy (one face, big and frontal
+// enough, of the quality level). It returns the journal entry with the
+// outcome when the photo is skipped, or the face to enroll.
+func analysePhoto(ctx context.Context, svc *service.Service, p photo, opts enrollOptions) (journalEntry, *service.Face) {
 	e := journalEntry{File: p.rel, User: p.user}
 	if st, err := os.Stat(p.path); err == nil {
 		e.Size, e.ModTime = st.Size(), st.ModTime().UnixNano()
 	}
-	skip := func(outcome, detail string) (journalEntry, *store.Face) {
+	skip := func(outcome, detail string) (journalEntry, *service.Face) {
 		e.Outcome, e.Detail = outcome, detail
 		return e, nil
 	}
@@ -343,59 +347,38 @@ func analysePhoto(ctx context.Context, eng *engine.Engine, p photo, opts enrollO
 	if err != nil {
 		return skip(outcomeUnreadable, err.Error())
 	}
-	img, err := imageio.Decode(raw, imageio.DefaultLimits())
-	if err != nil {
-		return skip(outcomeUnreadable, err.Error())
-	}
-	faces, err := eng.Analyze(ctx, img, engine.Options{Upsample: -1, Landmarks: true, Descriptors: opts.describer == nil})
-	if err != nil {
-		return skip(outcomeUnreadable, err.Error())
-	}
+	// The face token is derived from the photo's bytes, as in the HTTP
+	// API, so a photo enrolled twice is recognised as the same face.
+	det, err := svc.DetectFaces(ctx, opts.app, service.ImageSource{Kind: service.ImageBytes, Bytes: raw}, service.DetectOptions{
+		MaxFaces: 1,
+		CountAll: true, // a group photo is refused, so count its faces
+		// Nobody will name these faces by token; the library keeps them.
+		NoTokenCache: true,
+	})
 	switch {
-	case len(faces) == 0:
+	case errors.Is(err, service.ErrNoFace):
 		return skip(outcomeNoFace, "")
-	case len(faces) > 1:
+	case err != nil:
+		return skip(outcomeUnreadable, err.Error())
+	case det.Found > 1:
 		// Enrolling the wrong person of a group photo is worse than
 		// enrolling nobody: the operator picks a better photo.
-		return skip(outcomeSeveral, fmt.Sprintf("%d faces", len(faces)))
+		return skip(outcomeSeveral, fmt.Sprintf("%d faces", det.Found))
 	}
-	f := faces[0]
+	f := det.Faces[0]
 	if w := f.Rect.Dx(); w < opts.minFace {
 		return skip(outcomeSmallFace, fmt.Sprintf("%d px wide, minimum %d", w, opts.minFace))
 	}
 	if math.Abs(f.Pose.Yaw) > opts.maxPose || math.Abs(f.Pose.Pitch) > opts.maxPose {
 		return skip(outcomeTurned, fmt.Sprintf("yaw %.0f°, pitch %.0f°, maximum %.0f°", f.Pose.Yaw, f.Pose.Pitch, opts.maxPose))
 	}
-	if opts.quality != quality.LevelNone {
-		if outcome, detail := checkQuality(img, f, opts.quality); outcome != "" {
-			return skip(outcome, detail)
-		}
+	if outcome, detail := checkQuality(svc, det, f, opts.quality); outcome != "" {
+		return skip(outcome, detail)
 	}
-	emb := store.Embedding{Model: engine.ModelName, Vector: append([]float32(nil), f.Descriptor[:]...)}
-	if opts.describer != nil {
-		v, err := opts.describer.Describe(ctx, img, f)
-		if err != nil {
-			return skip(outcomeUnreadable, err.Error())
-		}
-		emb = store.Embedding{Model: opts.describer.Name(), Vector: v}
+	if f.Vector == nil {
+		return skip(outcomeUnreadable, "the face could not be described")
 	}
-	sf := &store.Face{
-		// The same token the HTTP API gives this face, so a photo enrolled
-		// twice is recognised as the same face.
-		Token:     server.FaceToken(raw, f.Rect),
-		Embedding: emb,
-	}
-	if opts.sourceCrops {
-		if src, err := sourcecrop.Make(img, f); err == nil {
-			sf.Source = src
-		}
-	}
-	if opts.thumbnails {
-		if t, err := faceThumbnail(img, f); err == nil {
-			sf.Thumbnail = t
-		}
-	}
-	return e, sf
+	return e, &f
 }
 
 // qualityCriteria are the quality package's failures, each reported as its
@@ -406,20 +389,19 @@ var qualityCriteria = []error{
 	quality.ErrOcclusionLeftCheek, quality.ErrOcclusionRightCheek, quality.ErrOcclusionChin,
 }
 
-// checkQuality measures f and applies level. It returns the outcome (the
-// first failed criterion, which names the summary line) and the full
-// list of failures, or "" when the face passes.
-func checkQuality(img *imageio.Image, f engine.Face, level quality.Level) (string, string) {
-	r, err := quality.Measure(img, f)
-	if err != nil {
-		return outcomePoorQuality + "not measurable", err.Error()
-	}
-	err = quality.Check(r, level)
+// checkQuality applies level to face f of det through the service. It
+// returns the outcome (the first failed criterion, which names the summary
+// line) and the full list of failures, or "" when the face passes.
+func checkQuality(svc *service.Service, det *service.Detection, f service.Face, level quality.Level) (string, string) {
+	err := svc.CheckQuality(det, f, level)
 	if err == nil {
 		return "", ""
 	}
 	var ce *quality.CheckError
-	if errors.As(err, &ce) && len(ce.Failures) > 0 {
+	if !errors.As(err, &ce) {
+		return outcomePoorQuality + "not measurable", err.Error()
+	}
+	if len(ce.Failures) > 0 {
 		for _, c := range qualityCriteria {
 			if errors.Is(ce.Failures[0], c) {
 				return outcomePoorQuality + strings.TrimPrefix(c.Error(), "quality: "), err.Error()
@@ -427,27 +409,6 @@ func checkQuality(img *imageio.Image, f engine.Face, level quality.Level) (strin
 		}
 	}
 	return outcomePoorQuality + "check failed", err.Error()
-}
-
-// Thumbnail geometry: a 112 px aligned crop with generous padding shows the
-// whole head, enough to recognise someone in the console, in ~3-5 KB.
-const (
-	thumbSize    = 112
-	thumbPadding = 0.4
-	thumbQuality = 80
-)
-
-// faceThumbnail encodes a small aligned JPEG crop of f.
-func faceThumbnail(img *imageio.Image, f engine.Face) ([]byte, error) {
-	chip, err := engine.Chip(img, f, thumbSize, thumbPadding)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, chip, &jpeg.Options{Quality: thumbQuality}); err != nil {
-		return nil, fmt.Errorf("thumbnail: %w", err)
-	}
-	return buf.Bytes(), nil
 }
 
 // photoExts are the file types enroll picks up (by extension, case-insensitive).

@@ -14,6 +14,7 @@ import (
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/quality"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/sqlite"
 )
@@ -121,7 +122,7 @@ func TestEnroll(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg, err := jpeg.DecodeConfig(bytes.NewReader(thumb))
-		if err != nil || cfg.Width != thumbSize || cfg.Height != thumbSize {
+		if err != nil || cfg.Width != service.ThumbnailSize || cfg.Height != service.ThumbnailSize {
 			t.Errorf("%s thumbnail: %dx%d, %v", user, cfg.Width, cfg.Height, err)
 		}
 	}

@@ -45,8 +45,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("eval pairs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var ef engineFlags
-	ef.register(fs)
+	cfg, err := engineConfig(fs, args[1:])
+	if err != nil {
+		return err
+	}
 	var (
 		pairsPath  = fs.String("pairs", "", "pairs file: LFW pairs.txt (header \"10 300\") or lines \"imageA imageB same|diff\"")
 		imagesDir  = fs.String("images", "", "directory the pairs' image paths are relative to (LFW: DIR/NAME/NAME_0001.jpg)")
@@ -90,14 +92,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	eng, err := ef.open()
+	eng, err := openEngine(*cfg)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
 	hd := *humanDir
 	if hd == "" {
-		hd = filepath.Join(ef.modelDir, "human-models")
+		hd = filepath.Join(cfg.Engine.Models, "human-models")
 	}
 	env := descriptor.Env{Engine: eng, HumanModels: hd}
 	var ds []descriptor.Describer

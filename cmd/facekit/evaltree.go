@@ -36,8 +36,15 @@ func recommendedThresholds() []eval.VendorThreshold {
 func runEvalTree(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval tree", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var ef engineFlags
-	ef.register(fs)
+	// The directory may come before the flags, as the issue spells it.
+	var dir string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		dir, args = args[0], args[1:]
+	}
+	cfg, err := engineConfig(fs, args)
+	if err != nil {
+		return err
+	}
 	var rf remoteFlags
 	rf.register(fs)
 	var (
@@ -54,11 +61,6 @@ func runEvalTree(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: facekit eval tree [flags] DIR\n\nIdentity is the top-level folder under DIR, or for photos directly in DIR the file-name stem without trailing digits (jimin3.jpg → jimin).")
 		fs.PrintDefaults()
-	}
-	// The directory may come before the flags, as the issue spells it.
-	var dir string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		dir, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,14 +96,14 @@ func runEvalTree(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eng, err := ef.open()
+	eng, err := openEngine(*cfg)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
 	hd := *humanDir
 	if hd == "" {
-		hd = filepath.Join(ef.modelDir, "human-models")
+		hd = filepath.Join(cfg.Engine.Models, "human-models")
 	}
 	env := descriptor.Env{Engine: eng, HumanModels: hd}
 	var ds []descriptor.Describer

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/internal/testenv"
 )
 
@@ -226,4 +227,39 @@ func tomlKeys(t reflect.Type) []string {
 		keys = append(keys, name)
 	}
 	return keys
+}
+
+// TestEngineCommandsReadConfig checks that the offline engine commands take
+// the one config path serve takes: defaults, then the TOML file, then the
+// environment, then flags (`facekit models` prints the paths it checks).
+func TestEngineCommandsReadConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "facekit.toml")
+	if err := os.WriteFile(file, []byte("[engine]\nmodels = \"/from/file\"\nshape_model = \"/from/file/shape.dat\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want []string
+	}{
+		{"Defaults", "", nil, []string{"models/data/" + engine.ResNetFile, engine.DefaultShapeModel}},
+		{"File", "", []string{"--config", file}, []string{"/from/file/" + engine.ResNetFile, "/from/file/shape.dat"}},
+		{"EnvOverFile", "/from/env", []string{"--config", file}, []string{"/from/env/" + engine.ResNetFile, "/from/file/shape.dat"}},
+		{"FlagOverEnv", "/from/env", []string{"--config", file, "--models", "/from/flag"}, []string{"/from/flag/" + engine.ResNetFile}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("FACEKIT_CONFIG", "")
+			t.Setenv("FACEKIT_SHAPE_MODEL", "")
+			t.Setenv("FACEKIT_MODEL_DIR", tt.env)
+			_, out, errOut := runCLI(t, append([]string{"models"}, tt.args...)...)
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("models output lacks %q:\n%s%s", w, out, errOut)
+				}
+			}
+		})
+	}
 }

@@ -11,16 +11,18 @@ import (
 
 func runModels(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("models", stderr)
-	var ef engineFlags
-	ef.register(fs)
+	cfg, err := engineConfig(fs, args)
+	if err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	type entry struct{ name, path, need string }
 	files := []entry{
-		{"68-point landmarks", ef.shape, "required (Debian libdlib-data; make setup)"},
-		{"ResNet descriptor", filepath.Join(ef.modelDir, engine.ResNetFile), "required (make models)"},
-		{"MMOD CNN detector", filepath.Join(ef.modelDir, engine.MMODFile), "optional, for --detector cnn (make models)"},
+		{"68-point landmarks", shapeModel(*cfg), "required (Debian libdlib-data; make setup)"},
+		{"ResNet descriptor", filepath.Join(cfg.Engine.Models, engine.ResNetFile), "required (make models)"},
+		{"MMOD CNN detector", filepath.Join(cfg.Engine.Models, engine.MMODFile), "optional, for --detector cnn (make models)"},
 	}
 	missing := 0
 	for _, f := range files {

@@ -22,11 +22,12 @@ import (
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/server/console"
-	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/linkface"
 	"github.com/facekit/facekit/server/openapi"
 	"github.com/facekit/facekit/server/ops"
 	"github.com/facekit/facekit/server/tencent"
+	"github.com/facekit/facekit/service"
+	"github.com/facekit/facekit/service/imagesrc"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/source"
@@ -99,13 +100,6 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	}
 	defer closeReg()
 
-	limits := imageio.DefaultLimits()
-	if cfg.Server.MaxImageBytes > 0 {
-		limits.MaxBytes = cfg.Server.MaxImageBytes
-	}
-	if cfg.Server.MaxImageSide > 0 {
-		limits.MaxSide = cfg.Server.MaxImageSide
-	}
 	// ops must be the first dialect: gin attaches middleware only to the
 	// routes registered after it, and its metrics should see them all.
 	opsd := ops.New(ops.Config{
@@ -122,11 +116,45 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	if err != nil {
 		return err
 	}
+	svc, err := service.New(serviceConfig(cfg), service.Deps{
+		Engine:     opsd.Engine(eng),
+		Descriptor: desc,
+		Library:    opsd.Library(db),
+		Searcher:   opsd.Searcher(db),
+		Apps:       db,
+		FaceTokens: db,
+		Sessions:   db,
+		Registry:   reg,
+		Attributes: attrs,
+		Liveness:   live,
+		Curve:      curve,
+		Logger:     log,
+	})
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
-		Addr:         cfg.Addr,
 		ReadTimeout:  time.Duration(cfg.Server.ReadTimeout),
 		WriteTimeout: time.Duration(cfg.Server.WriteTimeout),
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+	}, svc, append([]server.Dialect{opsd}, dialects(cfg)...)...)
+	if err != nil {
+		return err
+	}
+	return listenAndServe(ctx, srv, cfg.Addr, time.Duration(cfg.Server.ShutdownGraceTime), ready)
+}
+
+// serviceConfig is the service's part of cfg, shared by facekit serve and
+// the offline commands that run the service (enroll).
+func serviceConfig(cfg Config) service.Config {
+	limits := imageio.DefaultLimits()
+	if cfg.Server.MaxImageBytes > 0 {
+		limits.MaxBytes = cfg.Server.MaxImageBytes
+	}
+	if cfg.Server.MaxImageSide > 0 {
+		limits.MaxSide = cfg.Server.MaxImageSide
+	}
+	return service.Config{
 		Thumbnails:   cfg.Library.Thumbnails,
 		SourceCrops:  cfg.Library.SourceCrops,
 		QueueTimeout: time.Duration(cfg.Server.QueueTimeout),
@@ -138,33 +166,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 			Timeout:      time.Duration(cfg.Server.FetchTimeout),
 			AllowPrivate: cfg.Server.AllowPrivateURLs,
 		},
-	}, server.Deps{
-		Engine:     opsd.Engine(eng),
-		Library:    opsd.Library(db),
-		Searcher:   opsd.Searcher(db),
-		Apps:       db,
-		FaceTokens: db,
-		Sessions:   db,
-		Registry:   reg,
-		Attributes: attrs,
-		Liveness:   live,
-		Descriptor: desc,
-		Curve:      curve,
-		Logger:     log,
-		Dialects:   append([]server.Dialect{opsd}, dialects(cfg)...),
-	})
-	if err != nil {
-		return err
 	}
-	return listenAndServe(ctx, srv, cfg.Addr, time.Duration(cfg.Server.ShutdownGraceTime), ready)
 }
 
-// openDescriptor loads the configured descriptor model; nil for the
-// default, the dlib ResNet, which the engine computes in its Analyze pass.
+// openDescriptor loads the configured descriptor model, the default dlib
+// ResNet (run by eng) like any other.
 func openDescriptor(cfg Config, eng *engine.Engine) (descriptor.Describer, error) {
-	if cfg.Engine.DescriptorModel() == descriptor.Default {
-		return nil, nil
-	}
 	d, err := descriptor.Open(cfg.Engine.DescriptorModel(), descriptor.Env{Engine: eng, HumanModels: humanModelsDir(cfg)})
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
@@ -251,11 +258,11 @@ func libraryModelCheck(db *sqlite.DB, cfg Config) ops.Check {
 // present are loaded now, so that a corrupt file stops the start rather than
 // failing requests, and the first request is not slow. The interfaces stay
 // nil (not a typed nil pointer) when a package is unavailable.
-func humanModels(modelDir string, log *slog.Logger) (server.AttributeAnalyzer, server.LivenessChecker, error) {
+func humanModels(modelDir string, log *slog.Logger) (service.AttributeAnalyzer, service.LivenessChecker, error) {
 	dir := filepath.Join(modelDir, "human-models")
 	var (
-		attrs server.AttributeAnalyzer
-		live  server.LivenessChecker
+		attrs service.AttributeAnalyzer
+		live  service.LivenessChecker
 	)
 	a, err := attributes.New(dir)
 	switch {

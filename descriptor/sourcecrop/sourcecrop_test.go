@@ -119,7 +119,7 @@ func TestCropHoldsEveryModelsAlignment(t *testing.T) {
 			// Descriptors: ResNet (Euclidean, match below 0.6) and mobileface
 			// (cosine).
 			faces := []engine.Face{cf}
-			if err := eng.Describe(ctx, cimg, faces, 0); err != nil {
+			if err := eng.Describe(ctx, cimg, faces); err != nil {
 				t.Fatal(err)
 			}
 			dr := engine.Distance(f.Descriptor, faces[0].Descriptor)

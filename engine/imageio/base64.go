@@ -16,16 +16,27 @@ import (
 // length before anything is allocated. Returns ErrEmpty, ErrBase64,
 // ErrImageTooLarge or any error of Decode.
 func DecodeBase64(s string, lim Limits) (*Image, error) {
-	data, err := decodeBase64(s, lim.MaxBytes)
+	data, err := DecodeBase64Bytes(s, lim.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
 	return Decode(data, lim)
 }
 
-func decodeBase64(s string, maxBytes int64) ([]byte, error) {
+// DecodeBase64Bytes turns a base64 image string into the encoded image
+// bytes, with DecodeBase64's leniency, without decoding the image: callers
+// that name images by their bytes (face tokens) need the bytes themselves.
+// maxBytes (0 = no limit) applies to the decoded length and is checked
+// before anything is allocated. Returns ErrEmpty, ErrBase64 or
+// ErrImageTooLarge. It is the one base64 decoder of facekit's image intake,
+// and FuzzDecodeBase64 fuzzes it.
+func DecodeBase64Bytes(s string, maxBytes int64) ([]byte, error) {
 	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "data:") || strings.HasPrefix(s, "DATA:") {
+	// A URI scheme is case-insensitive (RFC 3986 §3.1), so "Data:" is as
+	// much a data URI as "data:" and "DATA:"; matching only those two
+	// spellings sent "Data:..." on to the base64 decoder, which failed on
+	// the ':'.
+	if len(s) >= 5 && strings.EqualFold(s[:5], "data:") {
 		comma := strings.IndexByte(s, ',')
 		if comma < 0 || !strings.HasSuffix(strings.ToLower(s[:comma]), ";base64") {
 			return nil, fmt.Errorf("%w: data URI without ;base64,", ErrBase64)

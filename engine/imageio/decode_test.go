@@ -350,45 +350,6 @@ func TestRotate(t *testing.T) {
 	})
 }
 
-func TestAutoRotate(t *testing.T) {
-	// A stand-in detector: "a face" is red in the top-left quadrant. The
-	// picture has red at the top right, so it must be turned 270° clockwise.
-	m := toRGB(craft.Quadrants(40, 20, green, red, blue, white), 40, 20)
-	redTopLeft := func(img *Image) (bool, error) {
-		r, g, b := img.RGBAt(img.Width/4, img.Height/4)
-		return near(r, g, b, red), nil
-	}
-	calls := 0
-	got, deg, err := AutoRotate(m, func(img *Image) (bool, error) { calls++; return redTopLeft(img) })
-	if err != nil || deg != 270 {
-		t.Fatalf("AutoRotate = %d, %v; want 270, nil", deg, err)
-	}
-	if calls != 4 || got.Width != 20 || got.Height != 40 {
-		t.Errorf("calls %d, size %dx%d; want 4 calls, 20x40", calls, got.Width, got.Height)
-	}
-
-	t.Run("UprightStaysUnrotated", func(t *testing.T) {
-		up := Rotate(m, 270)
-		got, deg, err := AutoRotate(up, redTopLeft)
-		if err != nil || deg != 0 || got != up {
-			t.Errorf("AutoRotate = %p, %d, %v; want the input, 0, nil", got, deg, err)
-		}
-	})
-	t.Run("NoFaceReturnsInput", func(t *testing.T) {
-		got, deg, err := AutoRotate(m, func(*Image) (bool, error) { return false, nil })
-		if err != nil || deg != 0 || got != m {
-			t.Errorf("AutoRotate = %p, %d, %v; want the input, 0, nil", got, deg, err)
-		}
-	})
-	t.Run("DetectorErrorStops", func(t *testing.T) {
-		boom := errors.New("detector failed")
-		_, _, err := AutoRotate(m, func(*Image) (bool, error) { return false, boom })
-		if !errors.Is(err, boom) {
-			t.Errorf("error = %v, want %v", err, boom)
-		}
-	})
-}
-
 func TestImageInterfaces(t *testing.T) {
 	m := toRGB(craft.Quadrants(10, 10, red, green, blue, white), 10, 10)
 	// image.Image lets std draw read it.

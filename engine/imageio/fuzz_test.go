@@ -54,24 +54,45 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzDecodeBase64 checks that arbitrary strings only ever produce the
-// package's typed errors.
+// FuzzDecodeBase64 fuzzes DecodeBase64Bytes, the decoder production calls
+// (service.LoadImage, the Linkface dialect), and DecodeBase64 built on it:
+// arbitrary strings only ever produce the package's typed errors, never
+// more bytes than the limit, and the bytes DecodeBase64 decodes are the
+// ones DecodeBase64Bytes returns.
 func FuzzDecodeBase64(f *testing.F) {
-	for _, s := range []string{"", "==", "data:image/png;base64,", "aGVsbG8", "a-_b", "a+/b", "data:,x", " \r\n "} {
+	for _, s := range []string{"", "==", "data:image/png;base64,", "Data:image/png;BASE64,aGVsbG8", "aGVsbG8", "a-_b", "a+/b", "data:,x", " \r\n "} {
 		f.Add(s)
 	}
 	lim := Limits{MaxBytes: 1 << 16, MinSide: 1, MaxSide: 512, MaxPixels: 1 << 16}
 	typed := []error{ErrEmpty, ErrBase64, ErrImageTooLarge, ErrImageFormat, ErrImageCorrupt, ErrImageDimensions}
-	f.Fuzz(func(t *testing.T, s string) {
-		_, err := DecodeBase64(s, lim)
-		if err == nil {
-			return
-		}
+	isTyped := func(err error) bool {
 		for _, e := range typed {
 			if errors.Is(err, e) {
-				return
+				return true
 			}
 		}
-		t.Fatalf("untyped error: %v", err)
+		return false
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		raw, err := DecodeBase64Bytes(s, lim.MaxBytes)
+		switch {
+		case err != nil && !isTyped(err):
+			t.Fatalf("DecodeBase64Bytes: untyped error: %v", err)
+		case err == nil && int64(len(raw)) > lim.MaxBytes:
+			t.Fatalf("DecodeBase64Bytes returned %d bytes, limit %d", len(raw), lim.MaxBytes)
+		}
+		img, ierr := DecodeBase64(s, lim)
+		if ierr != nil && !isTyped(ierr) {
+			t.Fatalf("DecodeBase64: untyped error: %v", ierr)
+		}
+		if err != nil && ierr == nil {
+			t.Fatalf("DecodeBase64 decoded an image from a string DecodeBase64Bytes refused (%v)", err)
+		}
+		if err == nil {
+			want, derr := Decode(raw, lim)
+			if (derr == nil) != (ierr == nil) || (derr == nil && (want.Width != img.Width || want.Height != img.Height)) {
+				t.Fatalf("DecodeBase64 = %v, Decode of the bytes = %v", ierr, derr)
+			}
+		}
 	})
 }

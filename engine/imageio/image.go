@@ -103,30 +103,6 @@ func Rotate(img *Image, degrees int) *Image {
 	return &out
 }
 
-// AutoRotate looks for the orientation in which hasFace finds a face: it
-// tries the image as it is, then turned clockwise by 90, 180 and 270 degrees,
-// and returns the first image with a face and the clockwise angle it was
-// turned by. This repairs photos whose EXIF orientation was stripped
-// (Linkface's selfie_auto_rotate). If no orientation has a face it returns
-// img unchanged, 0 and a nil error, so the caller's own detection reports the
-// missing face. An error from hasFace stops the search and is returned.
-func AutoRotate(img *Image, hasFace func(*Image) (bool, error)) (*Image, int, error) {
-	for _, deg := range []int{0, 90, 180, 270} {
-		cand := img
-		if deg != 0 {
-			cand = Rotate(img, deg)
-		}
-		ok, err := hasFace(cand)
-		if err != nil {
-			return img, 0, fmt.Errorf("imageio: auto-rotate at %d degrees: %w", deg, err)
-		}
-		if ok {
-			return cand, deg, nil
-		}
-	}
-	return img, 0, nil
-}
-
 // orient returns img transformed by EXIF orientation o (2..8) so that it is
 // displayed upright; for o outside 2..8 it returns img itself. For each
 // output pixel (x, y) it reads the stored pixel that the EXIF definition of o

@@ -29,6 +29,7 @@ import (
 	"github.com/facekit/facekit/eval/remote"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/server/linkface"
 	"github.com/facekit/facekit/server/tencent"
@@ -80,7 +81,7 @@ func (f *fixture) client(dialect string, rt http.RoundTripper) remote.Endpoint {
 // newFixture writes the tree and starts the real server on 127.0.0.1:0
 // (SQLite library, SQLite registry written by remote.WriteRegistry, the
 // shared engine). cfg sets the server's limits.
-func newFixture(t *testing.T, cfg server.Config) *fixture {
+func newFixture(t *testing.T, cfg service.Config) *fixture {
 	t.Helper()
 	eng := testenv.Engine(t)
 	f := &fixture{root: t.TempDir()}
@@ -115,14 +116,20 @@ func newFixture(t *testing.T, cfg server.Config) *fixture {
 	if f.subj, err = remote.WriteRegistry(context.Background(), reg, f.pairs, f.load); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, server.Deps{
-		Engine: eng, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db, Registry: reg,
+	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(cfg, service.Deps{
+		Engine: eng, Descriptor: resnet, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db, Registry: reg,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Dialects: []server.Dialect{
-			baidu.New(), linkface.New(linkface.Config{}),
-			tencent.New(tencent.Config{Credentials: []tencent.Credential{{AppID: tencentAppID, SecretID: app.APIKey, SecretKey: secret}}}),
-		},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{}, svc,
+		baidu.New(), linkface.New(linkface.Config{}),
+		tencent.New(tencent.Config{Credentials: []tencent.Credential{{AppID: tencentAppID, SecretID: app.APIKey, SecretKey: secret}}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +209,7 @@ func TestEndpointsEqualInProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 21 pairs through three dialects of a real server")
 	}
-	f := newFixture(t, server.Config{})
+	f := newFixture(t, service.Config{})
 	ref := inProcess(t, f)
 	curve, err := calibration.ForModel(descriptor.Default)
 	if err != nil {
@@ -339,7 +346,7 @@ func TestRateLimitBackoff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pairs through a real server")
 	}
-	f := newFixture(t, server.Config{QPS: 2, Burst: 1})
+	f := newFixture(t, service.Config{QPS: 2, Burst: 1})
 	pairs := f.pairs[:6]
 	for _, dialect := range []string{"baidu", "linkface", "tencent"} {
 		t.Run(dialect, func(t *testing.T) {
@@ -386,7 +393,7 @@ func TestCacheResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pairs through a real server")
 	}
-	f := newFixture(t, server.Config{})
+	f := newFixture(t, service.Config{})
 	pairs := f.pairs[:10]
 	cache := t.TempDir()
 	var first countingTransport
@@ -445,7 +452,7 @@ func TestBaiduTokenRefresh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a pair through a real server")
 	}
-	f := newFixture(t, server.Config{})
+	f := newFixture(t, service.Config{})
 	c := baidu.NewClient(f.base, f.apiKey, f.secret, nil)
 	c.SetToken("24.0123456789abcdef0123456789abcdef.2592000.1700000000.282335-00000000")
 	a, err := f.load(f.pairs[0].A)

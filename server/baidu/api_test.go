@@ -16,6 +16,7 @@ import (
 
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
+	"github.com/facekit/facekit/service"
 )
 
 func TestToken(t *testing.T) {
@@ -98,7 +99,7 @@ func TestAccessErrors(t *testing.T) {
 	t.Run("QPSLimit18", func(t *testing.T) {
 		// One request per 1000 s: the second call in a row is over the
 		// limit however slow the machine is.
-		e := mustStart(t, nil, func(c *server.Config, _ *server.Deps) { c.QPS = 0.001 })
+		e := mustStart(t, nil, func(c *service.Config, _ *service.Deps, _ *server.Config) { c.QPS = 0.001 })
 		e.must(v3+"/faceset/group/getlist", obj{}, nil)
 		e.expect(baidu.CodeQPSLimit, v3+"/faceset/group/getlist", obj{})
 	})
@@ -256,7 +257,7 @@ func TestImageErrorsWithoutEngine(t *testing.T) {
 		w.Write(tinyJPEG(t))
 	}))
 	defer photoSrv.Close()
-	e := mustStart(t, nil, func(c *server.Config, _ *server.Deps) { c.MaxBodyBytes = 64 << 10 })
+	e := mustStart(t, nil, func(_ *service.Config, _ *service.Deps, c *server.Config) { c.MaxBodyBytes = 64 << 10 })
 
 	cases := []struct {
 		name string
@@ -322,7 +323,7 @@ func TestSessionCode(t *testing.T) {
 		t.Fatalf("session envelope lacks the documented err_no/serverlogid: %s", a.raw)
 	}
 	t.Run("NoSessionStore6", func(t *testing.T) {
-		e := mustStart(t, nil, func(_ *server.Config, d *server.Deps) { d.Sessions = nil })
+		e := mustStart(t, nil, func(_ *service.Config, d *service.Deps, _ *server.Config) { d.Sessions = nil })
 		e.expect(baidu.CodeNoPermission, "/rest/2.0/face/v1/faceliveness/sessioncode", obj{})
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 )
 
 // tokenScope is the scope string of issued tokens. The official SDKs look
@@ -66,7 +67,7 @@ func (d *Dialect) token(c *gin.Context) {
 	}
 	app, tok, _, err := d.core.IssueToken(c.Request.Context(), clientID, secret)
 	switch {
-	case errors.Is(err, server.ErrBadCredentials):
+	case errors.Is(err, service.ErrBadCredentials):
 		_ = c.Error(err)
 		c.JSON(http.StatusUnauthorized, oauthError{"invalid_client", "Client authentication failed"})
 		return

@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 )
 
@@ -43,10 +44,10 @@ const (
 
 // Dialect is the Baidu API. Create it with New.
 type Dialect struct {
-	core *server.Core
+	core *service.Service
 }
 
-// New returns the Baidu dialect for server.Deps.Dialects.
+// New returns the Baidu dialect for server.New.
 func New() *Dialect { return &Dialect{} }
 
 // Name implements server.Dialect.
@@ -69,10 +70,10 @@ func (d *Dialect) NotFound(c *gin.Context) {
 type handlerFunc func(ctx context.Context, app store.App, req request) (any, error)
 
 // Register implements server.Dialect.
-func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+func (d *Dialect) Register(r *gin.Engine, core *service.Service) {
 	d.core = core
 	label := func(c *gin.Context) { server.SetDialect(c, d.Name()); c.Next() }
-	recovery := core.Recovery(func(c *gin.Context, err error) { d.fail(c, err) })
+	recovery := server.Recovery(core.Logger(), func(c *gin.Context, err error) { d.fail(c, err) })
 
 	r.GET(pathToken, label, recovery, d.token)
 	r.POST(pathToken, label, recovery, d.token)

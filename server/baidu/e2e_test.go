@@ -18,6 +18,7 @@ import (
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store/registry"
 )
 
@@ -503,7 +504,7 @@ func TestImageURL(t *testing.T) {
 		w.Write(img)
 	}))
 	defer srv.Close()
-	e := mustStart(t, eng, func(c *server.Config, _ *server.Deps) { c.Fetch.AllowPrivate = true })
+	e := mustStart(t, eng, func(c *service.Config, _ *service.Deps, _ *server.Config) { c.Fetch.AllowPrivate = true })
 	var byURL, byB64 detectRes
 	e.must(v3+"/detect", obj{"image": srv.URL + "/bona.jpg", "image_type": "URL"}, &byURL)
 	e.must(v3+"/detect", obj{"image": b64(img), "image_type": "BASE64"}, &byB64)
@@ -534,7 +535,7 @@ func TestPersonVerify(t *testing.T) {
 	eng := testenv.Engine(t)
 	const id = "11010519491231002X"
 	reg := photoRegistry{id: {IDNumber: id, Name: "张三", Image: testenv.Photo(t, "eunseo2.jpg"), ContentType: "image/jpeg"}}
-	e := mustStart(t, eng, func(_ *server.Config, d *server.Deps) { d.Registry = reg })
+	e := mustStart(t, eng, func(_ *service.Config, d *service.Deps, _ *server.Config) { d.Registry = reg })
 
 	var same, diff struct {
 		Score float64 `json:"score"`

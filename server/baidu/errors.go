@@ -8,7 +8,8 @@ import (
 	"github.com/facekit/facekit/engine/liveness"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server"
-	"github.com/facekit/facekit/server/imagesrc"
+	"github.com/facekit/facekit/service"
+	"github.com/facekit/facekit/service/imagesrc"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 )
@@ -238,17 +239,17 @@ var errorTable = []struct {
 	code int
 }{
 	// Limits and credentials.
-	{server.ErrRateLimited, CodeQPSLimit},
+	{service.ErrRateLimited, CodeQPSLimit},
 	{store.ErrQuotaExceeded, CodeTotalLimit},
-	{server.ErrBusy, CodeRequestLimit},
+	{service.ErrBusy, CodeRequestLimit},
 	{store.ErrTokenExpired, CodeTokenExpired},
 	{store.ErrTokenNotFound, CodeTokenInvalid},
 	{store.ErrAppNotFound, CodeTokenInvalid},
-	{server.ErrNotAvailable, CodeNoPermission},
+	{service.ErrNotAvailable, CodeNoPermission},
 
 	// Request bodies and images.
 	{server.ErrBodyTooLarge, CodeImageFormat},
-	{server.ErrImageType, CodeImageTypeFormat},
+	{service.ErrImageType, CodeImageTypeFormat},
 	{imageio.ErrEmpty, CodeImageFormat},
 	{imageio.ErrBase64, CodeImageFormat},
 	{imageio.ErrImageTooLarge, CodeImageFormat},
@@ -259,8 +260,8 @@ var errorTable = []struct {
 	{imagesrc.ErrForbidden, CodeDownload},
 	{imagesrc.ErrDownload, CodeDownload},
 	{imagesrc.ErrTooLarge, CodeDownload},
-	{server.ErrNoFace, CodeNoFace},
-	{server.ErrFaceTokenNotFound, CodeFaceTokenNotExist},
+	{service.ErrNoFace, CodeNoFace},
+	{service.ErrFaceTokenNotFound, CodeFaceTokenNotExist},
 
 	// Face library.
 	{store.ErrGroupNotFound, CodeGroupNotExist},

@@ -8,7 +8,8 @@ import (
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/server"
-	"github.com/facekit/facekit/server/imagesrc"
+	"github.com/facekit/facekit/service"
+	"github.com/facekit/facekit/service/imagesrc"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 )
@@ -18,12 +19,12 @@ func TestErrorTable(t *testing.T) {
 		err  error
 		code int
 	}{
-		{server.ErrRateLimited, CodeQPSLimit},
+		{service.ErrRateLimited, CodeQPSLimit},
 		{store.ErrQuotaExceeded, CodeTotalLimit},
-		{server.ErrBusy, CodeRequestLimit},
+		{service.ErrBusy, CodeRequestLimit},
 		{store.ErrTokenNotFound, CodeTokenInvalid},
 		{store.ErrTokenExpired, CodeTokenExpired},
-		{server.ErrNotAvailable, CodeNoPermission},
+		{service.ErrNotAvailable, CodeNoPermission},
 		{server.ErrBodyTooLarge, CodeImageFormat},
 		{imageio.ErrBase64, CodeImageFormat},
 		{imageio.ErrImageTooLarge, CodeImageFormat},
@@ -32,8 +33,8 @@ func TestErrorTable(t *testing.T) {
 		{imageio.ErrImageDimensions, CodeImageCheck},
 		{imagesrc.ErrForbidden, CodeDownload},
 		{imagesrc.ErrDownload, CodeDownload},
-		{server.ErrNoFace, CodeNoFace},
-		{server.ErrFaceTokenNotFound, CodeFaceTokenNotExist},
+		{service.ErrNoFace, CodeNoFace},
+		{service.ErrFaceTokenNotFound, CodeFaceTokenNotExist},
 		{store.ErrGroupNotFound, CodeGroupNotExist},
 		{store.ErrGroupExists, CodeGroupExists},
 		{store.ErrUserExists, CodeUserExists},

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"image"
 	"io"
 	"log/slog"
 	"net"
@@ -18,24 +16,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/internal/standin"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/sqlite"
 )
 
 func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
 
-// unusedEngine stands in for the engine in tests that must never reach it
-// (auth, library management, request validation). Reaching it fails the
-// test's expected error code, because it answers an unknown error.
-type unusedEngine struct{}
-
-func (unusedEngine) Analyze(context.Context, image.Image, engine.Options) ([]engine.Face, error) {
-	return nil, errors.New("test bug: the engine was reached in a test that runs without one")
+// resNetFor is the default descriptor model over eng, the way facekit
+// serve opens it, or a stand-in without a real engine.
+func resNetFor(tb testing.TB, eng service.Engine) descriptor.Describer {
+	tb.Helper()
+	e, ok := eng.(*engine.Engine)
+	if !ok {
+		return standin.Describer{}
+	}
+	d, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: e})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
 }
-func (unusedEngine) PoolSize() int { return 2 }
 
 // ---- server ----
 
@@ -69,15 +75,16 @@ type env struct {
 	token  string
 }
 
-type option func(*server.Config, *server.Deps)
+// option changes the service and the HTTP server before the start.
+type option func(*service.Config, *service.Deps, *server.Config)
 
 // mustStart starts the real server on 127.0.0.1:0 over a fresh SQLite
 // library and fetches an access token the way the SDKs do. eng nil means
 // the test must not need the engine.
-func mustStart(tb testing.TB, eng server.Engine, opts ...option) *env {
+func mustStart(tb testing.TB, eng service.Engine, opts ...option) *env {
 	tb.Helper()
 	if eng == nil {
-		eng = unusedEngine{}
+		eng = standin.Engine{Pool: 2}
 	}
 	clk := &clock{}
 	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "facekit.db"), sqlite.Options{Now: clk.now})
@@ -93,15 +100,22 @@ func mustStart(tb testing.TB, eng server.Engine, opts ...option) *env {
 	if os.Getenv("FACEKIT_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	cfg := server.Config{}
-	deps := server.Deps{
-		Engine: eng, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db,
-		Logger: logger, Dialects: []server.Dialect{baidu.New()},
+	var (
+		cfg     service.Config
+		httpCfg server.Config
+	)
+	deps := service.Deps{
+		Engine: eng, Descriptor: resNetFor(tb, eng), Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db,
+		Logger: logger,
 	}
 	for _, o := range opts {
-		o(&cfg, &deps)
+		o(&cfg, &deps, &httpCfg)
 	}
-	srv, err := server.New(cfg, deps)
+	svc, err := service.New(cfg, deps)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := server.New(httpCfg, svc, baidu.New())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/layout"
 	"github.com/facekit/facekit/quality/facegeom"
-	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 )
 
 // addLandmarks fills the landmark fields face_field asks for, derived from
@@ -12,7 +12,7 @@ import (
 // for both the 4-point and the 72-point layout and "landmark150" for the
 // 150 named points, which Baidu returns as an object keyed by point name.
 // Faces without landmarks (recalled by token) get none.
-func addLandmarks(out *detectFace, f server.Face, fields map[string]bool) {
+func addLandmarks(out *detectFace, f service.Face, fields map[string]bool) {
 	if len(f.Landmarks) == 0 {
 		return
 	}
@@ -45,7 +45,7 @@ func points(ps []engine.PointF) []point {
 // addGeometry fills the attributes package quality/facegeom reads from the
 // landmark geometry: eye_status, expression and face_shape. A face whose
 // landmarks the measurements cannot use simply lacks the field.
-func addGeometry(out *detectFace, f server.Face, fields map[string]bool) {
+func addGeometry(out *detectFace, f service.Face, fields map[string]bool) {
 	if len(f.Landmarks) == 0 {
 		return
 	}

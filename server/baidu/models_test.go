@@ -19,6 +19,7 @@ import (
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
+	"github.com/facekit/facekit/service"
 )
 
 // The tests here run the server with the human models (engine/attributes,
@@ -55,7 +56,7 @@ func mustHumanModels(tb testing.TB) (*attributes.Analyzer, *liveness.Checker) {
 // withHumanModels gives the server the attribute analyzer and the liveness
 // checker.
 func withHumanModels(a *attributes.Analyzer, l *liveness.Checker) option {
-	return func(_ *server.Config, d *server.Deps) { d.Attributes, d.Liveness = a, l }
+	return func(_ *service.Config, d *service.Deps, _ *server.Config) { d.Attributes, d.Liveness = a, l }
 }
 
 // attrFace is a face_list entry with every field these tests read; the

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 )
 
@@ -165,25 +165,25 @@ func (p params) oneOf(name, def string, code int, allowed ...string) (string, er
 
 // image reads an image parameter pair (image + image_type by default).
 // defType is used when the type is absent; "" makes the type required.
-func (p params) image(imageKey, typeKey, defType string) (server.ImageSource, error) {
+func (p params) image(imageKey, typeKey, defType string) (service.ImageSource, error) {
 	kind, err := p.oneOf(typeKey, defType, CodeImageTypeFormat, "BASE64", "URL", "FACE_TOKEN")
 	if err != nil {
-		return server.ImageSource{}, err
+		return service.ImageSource{}, err
 	}
 	if kind == "" {
-		return server.ImageSource{}, errParamNull(typeKey)
+		return service.ImageSource{}, errParamNull(typeKey)
 	}
 	val, err := p.required(imageKey, CodeImageFormat)
 	if err != nil {
-		return server.ImageSource{}, err
+		return service.ImageSource{}, err
 	}
 	switch kind {
 	case "URL":
-		return server.ImageSource{Kind: server.ImageURL, Value: val}, nil
+		return service.ImageSource{Kind: service.ImageURL, Value: val}, nil
 	case "FACE_TOKEN":
-		return server.ImageSource{Kind: server.ImageFaceToken, Value: val}, nil
+		return service.ImageSource{Kind: service.ImageFaceToken, Value: val}, nil
 	}
-	return server.ImageSource{Kind: server.ImageBase64, Value: val}, nil
+	return service.ImageSource{Kind: service.ImageBase64, Value: val}, nil
 }
 
 // controls are the quality/liveness control levels a request asks for.

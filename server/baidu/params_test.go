@@ -3,7 +3,7 @@ package baidu
 import (
 	"testing"
 
-	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 )
 
 // code returns the Baidu code of err, 0 for nil.
@@ -135,7 +135,7 @@ func TestParams(t *testing.T) {
 		}
 	})
 	t.Run("ImageKinds", func(t *testing.T) {
-		for typ, kind := range map[string]server.ImageKind{"BASE64": server.ImageBase64, "URL": server.ImageURL, "FACE_TOKEN": server.ImageFaceToken} {
+		for typ, kind := range map[string]service.ImageKind{"BASE64": service.ImageBase64, "URL": service.ImageURL, "FACE_TOKEN": service.ImageFaceToken} {
 			src, err := p(`{"image":"v","image_type":"`+typ+`"}`).image("image", "image_type", "")
 			if err != nil || src.Kind != kind || src.Value != "v" {
 				t.Errorf("%s: %+v, %v", typ, src, err)

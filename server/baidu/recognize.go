@@ -10,7 +10,7 @@ import (
 	"github.com/facekit/facekit/engine/liveness"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/quality/facegeom"
-	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 )
@@ -34,7 +34,7 @@ type angle struct {
 // whose box the cache did not keep (entries from before boxes were kept).
 // rotation is the in-plane angle of the eye line (the pose's roll), which
 // is what Baidu's box rotation measures.
-func locate(f server.Face) *location {
+func locate(f service.Face) *location {
 	if !f.Located {
 		return nil
 	}
@@ -62,7 +62,7 @@ func (d *Dialect) score(distance float64) float64 {
 // engine/liveness, scored during detection when ctl.wantsLiveness) with the
 // level's FRR threshold; a face recalled by FACE_TOKEN cannot be scored and
 // fails (223120) rather than passing unchecked.
-func (d *Dialect) checkControls(ctl controls, f server.Face, det *server.Detection) error {
+func (d *Dialect) checkControls(ctl controls, f service.Face, det *service.Detection) error {
 	level, err := quality.ParseLevel(ctl.quality)
 	if err != nil {
 		return errCode(CodeQualityFormat, err)
@@ -74,7 +74,7 @@ func (d *Dialect) checkControls(ctl controls, f server.Face, det *server.Detecti
 }
 
 // checkLiveness applies liveness_control alone.
-func (d *Dialect) checkLiveness(ctl controls, f server.Face) error {
+func (d *Dialect) checkLiveness(ctl controls, f service.Face) error {
 	lv, err := liveness.ParseLevel(ctl.liveness)
 	if err != nil {
 		return errCode(CodeLivenessFormat, err)
@@ -87,35 +87,35 @@ func (d *Dialect) checkLiveness(ctl controls, f server.Face) error {
 // check cannot be made, and passing the face unchecked would be a lie.
 func (d *Dialect) requireLiveness(ctl controls) error {
 	if ctl.wantsLiveness() && !d.core.HasLiveness() {
-		return fmt.Errorf("%w: liveness_control %s needs the liveness models", server.ErrNotAvailable, ctl.liveness)
+		return fmt.Errorf("%w: liveness_control %s needs the liveness models", service.ErrNotAvailable, ctl.liveness)
 	}
 	return nil
 }
 
 // probe reads one image of a request with its controls and returns its
 // largest face, checked against the controls.
-func (d *Dialect) probe(ctx context.Context, app store.App, p params, imageKey, typeKey, defType, ctlPrefix string) (server.Face, error) {
+func (d *Dialect) probe(ctx context.Context, app store.App, p params, imageKey, typeKey, defType, ctlPrefix string) (service.Face, error) {
 	src, err := p.image(imageKey, typeKey, defType)
 	if err != nil {
-		return server.Face{}, err
+		return service.Face{}, err
 	}
 	ctl, err := p.controls(ctlPrefix)
 	if err != nil {
-		return server.Face{}, err
+		return service.Face{}, err
 	}
 	if err := p.faceType(ctlPrefix + "face_type"); err != nil {
-		return server.Face{}, err
+		return service.Face{}, err
 	}
 	if err := d.requireLiveness(ctl); err != nil {
-		return server.Face{}, err
+		return service.Face{}, err
 	}
-	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: 1, Liveness: ctl.wantsLiveness()})
+	det, err := d.core.DetectFaces(ctx, app.ID, src, service.DetectOptions{MaxFaces: 1, Liveness: ctl.wantsLiveness()})
 	if err != nil {
-		return server.Face{}, err
+		return service.Face{}, err
 	}
 	f := det.Faces[0]
 	if err := d.checkControls(ctl, f, det); err != nil {
-		return server.Face{}, err
+		return service.Face{}, err
 	}
 	return f, nil
 }
@@ -203,7 +203,7 @@ func (d *Dialect) detect(ctx context.Context, app store.App, req request) (any, 
 	if err := d.requireLiveness(ctl); err != nil {
 		return nil, err
 	}
-	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{
+	det, err := d.core.DetectFaces(ctx, app.ID, src, service.DetectOptions{
 		MaxFaces: maxFaces, SortByCenter: sortType == 1,
 		Attributes: attributeFields(fields), Liveness: ctl.wantsLiveness(),
 	})
@@ -230,7 +230,7 @@ func (d *Dialect) detect(ctx context.Context, app store.App, req request) (any, 
 // describe builds detect's face entry (also faceverify's): box,
 // probability and pose, then what face_field asks for. A face recalled by
 // token has only its token.
-func (d *Dialect) describe(det *server.Detection, f server.Face, fields map[string]bool) (detectFace, error) {
+func (d *Dialect) describe(det *service.Detection, f service.Face, fields map[string]bool) (detectFace, error) {
 	out := detectFace{FaceToken: f.Token, Location: locate(f)}
 	if !f.HasBox {
 		return out, nil
@@ -270,7 +270,7 @@ func attributeFields(fields map[string]bool) attributes.Fields {
 // addAttributes copies the model attributes face_field asked for. A field
 // stays absent when the server has no attribute models or the face gave
 // them nothing to crop.
-func addAttributes(out *detectFace, f server.Face, fields map[string]bool) {
+func addAttributes(out *detectFace, f service.Face, fields map[string]bool) {
 	a := f.Attributes
 	if a == nil {
 		return
@@ -349,7 +349,7 @@ func readSearchParams(p params, maxUsers int, allowUserID bool) (searchParams, e
 
 // hits searches for face and returns the users scoring at least the
 // threshold, best first.
-func (d *Dialect) hits(ctx context.Context, app store.App, sp searchParams, face server.Face) ([]userHit, error) {
+func (d *Dialect) hits(ctx context.Context, app store.App, sp searchParams, face service.Face) ([]userHit, error) {
 	k := sp.maxUsers
 	if sp.userID != "" {
 		k = len(sp.groups) // one entry per group the user is in
@@ -429,7 +429,7 @@ func (d *Dialect) multiSearch(ctx context.Context, app store.App, req request) (
 	if err := d.requireLiveness(ctl); err != nil {
 		return nil, err
 	}
-	det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{MaxFaces: maxFaces, Liveness: ctl.wantsLiveness()})
+	det, err := d.core.DetectFaces(ctx, app.ID, src, service.DetectOptions{MaxFaces: maxFaces, Liveness: ctl.wantsLiveness()})
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +474,7 @@ func (d *Dialect) match(ctx context.Context, app store.App, req request) (any, e
 	if len(req.list) != 2 {
 		return nil, errCode(CodeImageCount, fmt.Errorf("got %d images, want a JSON array of 2", len(req.list)))
 	}
-	var faces [2]server.Face
+	var faces [2]service.Face
 	for i, p := range req.list {
 		f, err := d.probe(ctx, app, p, "image", "image_type", "", "")
 		if err != nil {
@@ -483,7 +483,7 @@ func (d *Dialect) match(ctx context.Context, app store.App, req request) (any, e
 		faces[i] = f
 	}
 	return matchResult{
-		Score:    d.score(server.Distance(faces[0], faces[1])),
+		Score:    d.score(service.Distance(faces[0], faces[1])),
 		FaceList: []tokenOnly{{faces[0].Token}, {faces[1].Token}},
 	}, nil
 }
@@ -508,7 +508,7 @@ func (d *Dialect) faceverify(ctx context.Context, app store.App, req request) (a
 	if n := len(req.list); n != 1 && n != 3 && n != maxFaceverifyImage {
 		return nil, errCode(CodeImageCount, fmt.Errorf("got %d images, want 1, 3 or %d", n, maxFaceverifyImage))
 	}
-	srcs := make([]server.ImageSource, len(req.list))
+	srcs := make([]service.ImageSource, len(req.list))
 	fieldSets := make([]map[string]bool, len(req.list))
 	for i, p := range req.list {
 		src, err := p.image("image", "image_type", "")
@@ -518,18 +518,18 @@ func (d *Dialect) faceverify(ctx context.Context, app store.App, req request) (a
 		if fieldSets[i], err = p.faceFields(); err != nil {
 			return nil, err
 		}
-		if src.Kind == server.ImageFaceToken {
-			return nil, fmt.Errorf("%w: image %d is a FACE_TOKEN, which keeps no pixels to score liveness on", server.ErrNotAvailable, i)
+		if src.Kind == service.ImageFaceToken {
+			return nil, fmt.Errorf("%w: image %d is a FACE_TOKEN, which keeps no pixels to score liveness on", service.ErrNotAvailable, i)
 		}
 		srcs[i] = src
 	}
 	if !d.core.HasLiveness() {
-		return nil, fmt.Errorf("%w: image liveness needs the liveness models", server.ErrNotAvailable)
+		return nil, fmt.Errorf("%w: image liveness needs the liveness models", service.ErrNotAvailable)
 	}
 	res := faceverifyResult{Thresholds: d.core.LivenessThresholds(), FaceList: make([]detectFace, len(srcs))}
 	scored := false
 	for i, src := range srcs {
-		det, err := d.core.DetectFaces(ctx, app.ID, src, server.DetectOptions{
+		det, err := d.core.DetectFaces(ctx, app.ID, src, service.DetectOptions{
 			MaxFaces: 1, Liveness: true, Attributes: attributeFields(fieldSets[i]),
 		})
 		if err != nil {
@@ -582,7 +582,7 @@ func (d *Dialect) personVerify(ctx context.Context, app store.App, req request) 
 		return nil, err
 	}
 	if d.core.Registry() == nil {
-		return nil, fmt.Errorf("%w: no registry source configured", server.ErrNotAvailable)
+		return nil, fmt.Errorf("%w: no registry source configured", service.ErrNotAvailable)
 	}
 	face, err := d.probe(ctx, app, p, "image", "image_type", "", "")
 	if err != nil {
@@ -592,7 +592,7 @@ func (d *Dialect) personVerify(ctx context.Context, app store.App, req request) 
 	if err != nil {
 		return nil, err
 	}
-	return verifyResult{Score: d.score(server.Distance(face, reg))}, nil
+	return verifyResult{Score: d.score(service.Distance(face, reg))}, nil
 }
 
 type mingjingVerifyResult struct {
@@ -608,7 +608,7 @@ func secLevel(p params) error {
 		return err
 	}
 	if _, ok, _ := p.str("data", CodeInvalidParameter); ok || lvl != "COMMON" {
-		return fmt.Errorf("%w: encrypted capture-SDK images", server.ErrNotAvailable)
+		return fmt.Errorf("%w: encrypted capture-SDK images", service.ErrNotAvailable)
 	}
 	return nil
 }
@@ -630,10 +630,10 @@ func (d *Dialect) mingjingVerify(ctx context.Context, app store.App, req request
 		return nil, err
 	}
 	if spoof != "NONE" {
-		return nil, fmt.Errorf("%w: spoofing_control %s needs a synthetic-image model", server.ErrNotAvailable, spoof)
+		return nil, fmt.Errorf("%w: spoofing_control %s needs a synthetic-image model", service.ErrNotAvailable, spoof)
 	}
 	if d.core.Registry() == nil {
-		return nil, fmt.Errorf("%w: no registry source configured", server.ErrNotAvailable)
+		return nil, fmt.Errorf("%w: no registry source configured", service.ErrNotAvailable)
 	}
 	face, err := d.probe(ctx, app, p, "image", "image_type", "BASE64", "")
 	if err != nil {
@@ -650,7 +650,7 @@ func (d *Dialect) mingjingVerify(ctx context.Context, app store.App, req request
 	case err != nil:
 		return nil, err
 	}
-	return mingjingVerifyResult{Score: d.score(server.Distance(face, reg))}, nil
+	return mingjingVerifyResult{Score: d.score(service.Distance(face, reg))}, nil
 }
 
 type mingjingMatchResult struct {
@@ -675,7 +675,7 @@ func (d *Dialect) mingjingMatch(ctx context.Context, app store.App, req request)
 		return nil, err
 	}
 	return mingjingMatchResult{
-		Score:    d.score(server.Distance(face, reg)),
+		Score:    d.score(service.Distance(face, reg)),
 		FaceList: []tokenOnly{{face.Token}, {reg.Token}},
 	}, nil
 }

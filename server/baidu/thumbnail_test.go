@@ -8,6 +8,7 @@ import (
 
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 )
 
 // Faces enrolled through user/add keep a thumbnail when the server is
@@ -21,7 +22,7 @@ func TestUserAddStoresThumbnail(t *testing.T) {
 	}{{"On", true}, {"Off", false}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := mustStart(t, eng, func(c *server.Config, _ *server.Deps) { c.Thumbnails = tt.on })
+			e := mustStart(t, eng, func(c *service.Config, _ *service.Deps, _ *server.Config) { c.Thumbnails = tt.on })
 			var res struct {
 				FaceToken string `json:"face_token"`
 			}

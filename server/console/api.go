@@ -16,10 +16,10 @@ import (
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/quality"
 	"github.com/facekit/facekit/quality/facegeom"
-	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/server/linkface"
 	"github.com/facekit/facekit/server/tencent"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 )
 
@@ -108,13 +108,13 @@ func (d *Dialect) whoami(c *gin.Context) {
 }
 
 // detectUpload detects up to maxFaces faces of the uploaded field.
-func (d *Dialect) detectUpload(c *gin.Context, field string, maxFaces int) (*server.Detection, error) {
+func (d *Dialect) detectUpload(c *gin.Context, field string, maxFaces int) (*service.Detection, error) {
 	data, err := d.upload(c, field)
 	if err != nil {
 		return nil, err
 	}
-	return d.core.DetectFaces(c.Request.Context(), appOf(c).ID, server.ImageSource{Kind: server.ImageBytes, Bytes: data},
-		server.DetectOptions{MaxFaces: maxFaces})
+	return d.core.DetectFaces(c.Request.Context(), appOf(c).ID, service.ImageSource{Kind: service.ImageBytes, Bytes: data},
+		service.DetectOptions{MaxFaces: maxFaces})
 }
 
 func (d *Dialect) detect(c *gin.Context) {
@@ -223,9 +223,9 @@ func (d *Dialect) compare(c *gin.Context) {
 		return
 	}
 	fa, fb := a.Faces[0], b.Faces[0]
-	boxOf := func(f server.Face) box { return box{f.Rect.Min.X, f.Rect.Min.Y, f.Rect.Dx(), f.Rect.Dy()} }
+	boxOf := func(f service.Face) box { return box{f.Rect.Min.X, f.Rect.Min.Y, f.Rect.Dx(), f.Rect.Dy()} }
 	c.JSON(http.StatusOK, gin.H{
-		"scores": d.scoresOf(server.Distance(fa, fb)),
+		"scores": d.scoresOf(service.Distance(fa, fb)),
 		"a":      gin.H{"face_token": fa.Token, "box": boxOf(fa), "width": a.Image.Width, "height": a.Image.Height},
 		"b":      gin.H{"face_token": fb.Token, "box": boxOf(fb), "width": b.Image.Width, "height": b.Image.Height},
 	})

@@ -26,6 +26,7 @@ import (
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 )
 
@@ -49,10 +50,10 @@ type Config struct {
 // Dialect is the console. Create it with New.
 type Dialect struct {
 	cfg  Config
-	core *server.Core
+	core *service.Service
 }
 
-// New returns the console for server.Deps.Dialects.
+// New returns the console for server.New.
 func New(cfg Config) *Dialect { return &Dialect{cfg: cfg} }
 
 // Name implements server.Dialect.
@@ -71,10 +72,10 @@ func (d *Dialect) NotFound(c *gin.Context) {
 }
 
 // Register implements server.Dialect.
-func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+func (d *Dialect) Register(r *gin.Engine, core *service.Service) {
 	d.core = core
 	label := func(c *gin.Context) { server.SetDialect(c, d.Name()); c.Next() }
-	recovery := core.Recovery(func(c *gin.Context, err error) { d.fail(c, err) })
+	recovery := server.Recovery(core.Logger(), func(c *gin.Context, err error) { d.fail(c, err) })
 
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
@@ -176,12 +177,12 @@ var errorTable = []struct {
 	{errUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
 	{store.ErrTokenNotFound, http.StatusUnauthorized, "unauthenticated"},
 	{store.ErrTokenExpired, http.StatusUnauthorized, "token_expired"},
-	{server.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
+	{service.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
 	{store.ErrQuotaExceeded, http.StatusTooManyRequests, "quota_exceeded"},
-	{server.ErrBusy, http.StatusServiceUnavailable, "busy"},
+	{service.ErrBusy, http.StatusServiceUnavailable, "busy"},
 	{errNoImage, http.StatusBadRequest, "no_image"},
 	{errBadRequest, http.StatusBadRequest, "bad_request"},
-	{server.ErrNoFace, http.StatusUnprocessableEntity, "no_face"},
+	{service.ErrNoFace, http.StatusUnprocessableEntity, "no_face"},
 	{imageio.ErrEmpty, http.StatusBadRequest, "bad_image"},
 	{imageio.ErrImageTooLarge, http.StatusRequestEntityTooLarge, "image_too_large"},
 	{server.ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "image_too_large"},
@@ -266,5 +267,5 @@ func (d *Dialect) makeThumbnail(img *imageio.Image, f engine.Face) []byte {
 	if d.cfg.NoThumbnails || img == nil {
 		return nil
 	}
-	return server.Thumbnail(img, f)
+	return service.Thumbnail(img, f)
 }

@@ -16,11 +16,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/server/console"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store/sqlite"
 )
 
@@ -52,10 +54,17 @@ func newEnv(t *testing.T, cfg console.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{}, server.Deps{
-		Engine: eng, Library: db, Searcher: db, Apps: db, FaceTokens: db,
-		Dialects: []server.Dialect{baidu.New(), console.New(cfg)},
+	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{}, service.Deps{
+		Engine: eng, Descriptor: resnet, Library: db, Searcher: db, Apps: db, FaceTokens: db,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{}, svc, baidu.New(), console.New(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

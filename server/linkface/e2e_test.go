@@ -20,11 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
-	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/linkface"
+	"github.com/facekit/facekit/service"
+	"github.com/facekit/facekit/service/imagesrc"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/httpsrc"
 	"github.com/facekit/facekit/store/registry/sqlitesrc"
@@ -51,10 +53,10 @@ type env struct {
 	regfile string
 }
 
-type option func(*server.Config, *server.Deps, *linkface.Config)
+type option func(*service.Config, *service.Deps, *linkface.Config)
 
 func withRegistry(src registry.Source) option {
-	return func(_ *server.Config, d *server.Deps, _ *linkface.Config) { d.Registry = src }
+	return func(_ *service.Config, d *service.Deps, _ *linkface.Config) { d.Registry = src }
 }
 
 // mustStart runs the real server on 127.0.0.1:0 with the Linkface dialect,
@@ -88,17 +90,24 @@ func mustStart(tb testing.TB, opts ...option) *env {
 		}
 	}
 
-	cfg := server.Config{Fetch: imagesrc.Config{AllowPrivate: true}}
-	deps := server.Deps{
-		Engine: eng, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db, Registry: reg,
+	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := service.Config{Fetch: imagesrc.Config{AllowPrivate: true}}
+	deps := service.Deps{
+		Engine: eng, Descriptor: resnet, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db, Registry: reg,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	lcfg := linkface.Config{}
 	for _, o := range opts {
 		o(&cfg, &deps, &lcfg)
 	}
-	deps.Dialects = []server.Dialect{linkface.New(lcfg)}
-	srv, err := server.New(cfg, deps)
+	svc, err := service.New(cfg, deps)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := server.New(server.Config{}, svc, linkface.New(lcfg))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -379,7 +388,9 @@ func TestImageInputs(t *testing.T) {
 }
 
 func TestDownloadTimeout(t *testing.T) {
-	e := mustStart(t, func(_ *server.Config, _ *server.Deps, l *linkface.Config) { l.DownloadTimeout = 200 * time.Millisecond })
+	e := mustStart(t, func(_ *service.Config, _ *service.Deps, l *linkface.Config) {
+		l.DownloadTimeout = 200 * time.Millisecond
+	})
 	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -435,7 +446,7 @@ func TestAccountErrors(t *testing.T) {
 		}
 	})
 	t.Run("KeyExpired", func(t *testing.T) {
-		e := mustStart(t, func(_ *server.Config, _ *server.Deps, l *linkface.Config) {
+		e := mustStart(t, func(_ *service.Config, _ *service.Deps, l *linkface.Config) {
 			l.KeyLifetime = time.Hour
 			l.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 		})

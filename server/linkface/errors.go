@@ -11,7 +11,8 @@ import (
 
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/server"
-	"github.com/facekit/facekit/server/imagesrc"
+	"github.com/facekit/facekit/service"
+	"github.com/facekit/facekit/service/imagesrc"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 )
@@ -64,7 +65,7 @@ var errorTable = []struct {
 	{is(imagesrc.ErrDownload), answer{400, "DOWNLOAD_ERROR", "selfie", ""}},
 	{is(imagesrc.ErrForbidden), answer{400, "DOWNLOAD_ERROR", "selfie", ""}},
 	{is(imagesrc.ErrURL), answer{400, "DOWNLOAD_ERROR", "selfie", ""}},
-	{is(server.ErrFaceTokenNotFound), answer{400, "IMAGE_ID_NOT_EXIST", "selfie", ""}},
+	{is(service.ErrFaceTokenNotFound), answer{400, "IMAGE_ID_NOT_EXIST", "selfie", ""}},
 	{is(store.ErrModelMismatch), answer{400, "IMAGE_ID_NOT_EXIST", "selfie", ""}},
 	{is(imageio.ErrImageTooLarge), answer{400, "IMAGE_FILE_SIZE_TOO_BIG", "selfie", ""}},
 	{is(server.ErrBodyTooLarge), answer{400, "IMAGE_FILE_SIZE_TOO_BIG", "selfie", ""}},
@@ -75,8 +76,8 @@ var errorTable = []struct {
 	{is(imageio.ErrBase64), answer{400, "CORRUPT_IMAGE", "selfie", ""}},
 	// A registered photo without a face is reported with its identity
 	// block (reason "poor picture quality"), not as the selfie's fault.
-	{both(server.ErrNoFace, registry.ErrPhotoUnusable), answer{400, "NO_FACE_DETECTED", "", ""}},
-	{is(server.ErrNoFace), answer{400, "NO_FACE_DETECTED", "selfie", ""}},
+	{both(service.ErrNoFace, registry.ErrPhotoUnusable), answer{400, "NO_FACE_DETECTED", "", ""}},
+	{is(service.ErrNoFace), answer{400, "NO_FACE_DETECTED", "selfie", ""}},
 
 	// The registry ("Gongan") behind the call.
 	{isTimeout, answer{400, "PHOTO_SERVICE_ERROR", "", "Gongan service timeout"}},
@@ -85,12 +86,12 @@ var errorTable = []struct {
 	{is(registry.ErrPhotoUnusable), answer{400, "PHOTO_SERVICE_ERROR", "", "Unknown error"}},
 
 	// Account and server.
-	{is(server.ErrBadCredentials), answer{401, "UNAUTHORIZED", "", ""}},
+	{is(service.ErrBadCredentials), answer{401, "UNAUTHORIZED", "", ""}},
 	{is(errKeyExpired), answer{403, "KEY_EXPIRED", "", ""}},
-	{is(server.ErrRateLimited), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
-	{is(server.ErrBusy), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
+	{is(service.ErrRateLimited), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
+	{is(service.ErrBusy), answer{403, "RATE_LIMIT_EXCEEDED", "", ""}},
 	{is(store.ErrQuotaExceeded), answer{403, "OUT_OF_QUOTA", "", ""}},
-	{is(server.ErrNotAvailable), answer{403, "NO_PERMISSION", "", ""}},
+	{is(service.ErrNotAvailable), answer{403, "NO_PERMISSION", "", ""}},
 	{is(errPathNotFound), answer{404, "NOT_FOUND", "", ""}},
 }
 

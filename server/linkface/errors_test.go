@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/facekit/facekit/engine/imageio"
-	"github.com/facekit/facekit/server"
-	"github.com/facekit/facekit/server/imagesrc"
+	"github.com/facekit/facekit/service"
+	"github.com/facekit/facekit/service/imagesrc"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 )
@@ -31,18 +31,18 @@ func TestErrorTable(t *testing.T) {
 		{"Encoding", errEncoding, 400, "ENCODING_ERROR", ""},
 		{"DownloadTimeout", wrap(errDownloadTimeout, imagesrc.ErrDownload), 400, "DOWNLOAD_TIMEOUT", ""},
 		{"DownloadError", wrap(imagesrc.ErrDownload), 400, "DOWNLOAD_ERROR", ""},
-		{"ImageIDNotExist", wrap(server.ErrFaceTokenNotFound), 400, "IMAGE_ID_NOT_EXIST", ""},
+		{"ImageIDNotExist", wrap(service.ErrFaceTokenNotFound), 400, "IMAGE_ID_NOT_EXIST", ""},
 		{"TooBig", wrap(imageio.ErrImageTooLarge), 400, "IMAGE_FILE_SIZE_TOO_BIG", ""},
-		{"NoFace", wrap(server.ErrNoFace), 400, "NO_FACE_DETECTED", ""},
+		{"NoFace", wrap(service.ErrNoFace), 400, "NO_FACE_DETECTED", ""},
 		{"Corrupt", wrap(imageio.ErrImageCorrupt), 400, "CORRUPT_IMAGE", ""},
 		{"Format", wrap(imageio.ErrImageFormat), 400, "INVALID_IMAGE_FORMAT_OR_SIZE", ""},
 		{"InvalidID", wrap(registry.ErrInvalidIDNumber), 400, "INVALID_ARGUMENT", "Invalid idcard number"},
 		{"InvalidName", wrap(registry.ErrInvalidName), 400, "INVALID_ARGUMENT", "Invalid name"},
 		{"Argument", argError("x is wrong"), 400, "INVALID_ARGUMENT", "x is wrong"},
-		{"Unauthorized", wrap(server.ErrBadCredentials), 401, "UNAUTHORIZED", ""},
+		{"Unauthorized", wrap(service.ErrBadCredentials), 401, "UNAUTHORIZED", ""},
 		{"KeyExpired", &keyExpiredError{expired: time.Unix(0, 0)}, 403, "KEY_EXPIRED", "api_id expired at 1970-01-01T00:00:00Z"},
-		{"RateLimit", wrap(server.ErrRateLimited), 403, "RATE_LIMIT_EXCEEDED", ""},
-		{"NoPermission", wrap(server.ErrNotAvailable), 403, "NO_PERMISSION", ""},
+		{"RateLimit", wrap(service.ErrRateLimited), 403, "RATE_LIMIT_EXCEEDED", ""},
+		{"NoPermission", wrap(service.ErrNotAvailable), 403, "NO_PERMISSION", ""},
 		{"OutOfQuota", wrap(store.ErrQuotaExceeded), 403, "OUT_OF_QUOTA", ""},
 		{"NotFound", errPathNotFound, 404, "NOT_FOUND", ""},
 		{"Internal", errors.New("disk on fire"), 500, "INTERNAL_ERROR", ""},

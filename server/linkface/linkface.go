@@ -9,7 +9,6 @@ package linkface
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"image/jpeg"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 )
@@ -57,10 +57,10 @@ type Config struct {
 // Dialect is the Linkface API. Create it with New.
 type Dialect struct {
 	cfg  Config
-	core *server.Core
+	core *service.Service
 }
 
-// New returns the Linkface dialect for server.Deps.Dialects.
+// New returns the Linkface dialect for server.New.
 func New(cfg Config) *Dialect {
 	if cfg.DownloadTimeout <= 0 {
 		cfg.DownloadTimeout = 5 * time.Second
@@ -85,10 +85,10 @@ func (d *Dialect) NotFound(c *gin.Context) {
 }
 
 // Register implements server.Dialect.
-func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+func (d *Dialect) Register(r *gin.Engine, core *service.Service) {
 	d.core = core
 	label := func(c *gin.Context) { server.SetDialect(c, d.Name()); c.Next() }
-	recovery := core.Recovery(func(c *gin.Context, err error) { d.fail(c, err, nil) })
+	recovery := server.Recovery(core.Logger(), func(c *gin.Context, err error) { d.fail(c, err, nil) })
 	r.POST(Path, label, recovery, d.verify)
 }
 
@@ -182,7 +182,7 @@ func (d *Dialect) verify(c *gin.Context) {
 		return
 	}
 	if d.core.Registry() == nil {
-		d.fail(c, fmt.Errorf("%w: no registry source configured", server.ErrNotAvailable), nil)
+		d.fail(c, fmt.Errorf("%w: no registry source configured", service.ErrNotAvailable), nil)
 		return
 	}
 
@@ -202,7 +202,7 @@ func (d *Dialect) verify(c *gin.Context) {
 	case errors.Is(err, registry.ErrPhotoUnusable):
 		// The registered photo has no usable face: Linkface reports this as
 		// NO_FACE_DETECTED with the identity block saying why.
-		d.fail(c, fmt.Errorf("%w: registered photo: %w", server.ErrNoFace, err),
+		d.fail(c, fmt.Errorf("%w: registered photo: %w", service.ErrNoFace, err),
 			&identityBlock{Validity: true, Reason: reasonPoorQuality})
 		return
 	case err != nil:
@@ -216,7 +216,7 @@ func (d *Dialect) verify(c *gin.Context) {
 		d.fail(c, err, ident)
 		return
 	}
-	conf := VerifyConfidence(d.core.FAR(server.Distance(face, reg)))
+	conf := VerifyConfidence(d.core.FAR(service.Distance(face, reg)))
 	var selfie *selfieBlock
 	if sel.kind != selfieImageID {
 		selfie = &selfieBlock{ImageID: face.Token}
@@ -238,17 +238,17 @@ func (d *Dialect) ok(c *gin.Context, conf *float64, selfie *selfieBlock, ident *
 // api_id is the application's API key, api_secret its secret key.
 func (d *Dialect) authenticate(ctx context.Context, apiID, secret string) (store.App, error) {
 	if apiID == "" || secret == "" {
-		return store.App{}, fmt.Errorf("%w: api_id and api_secret are required", server.ErrBadCredentials)
+		return store.App{}, fmt.Errorf("%w: api_id and api_secret are required", service.ErrBadCredentials)
 	}
 	app, err := d.core.Apps().AppByKey(ctx, apiID)
 	if errors.Is(err, store.ErrAppNotFound) {
-		return store.App{}, fmt.Errorf("%w: unknown api_id", server.ErrBadCredentials)
+		return store.App{}, fmt.Errorf("%w: unknown api_id", service.ErrBadCredentials)
 	}
 	if err != nil {
 		return store.App{}, fmt.Errorf("linkface: looking up api_id: %w", err)
 	}
 	if !d.core.Apps().VerifySecret(app, secret) {
-		return store.App{}, fmt.Errorf("%w: wrong api_secret", server.ErrBadCredentials)
+		return store.App{}, fmt.Errorf("%w: wrong api_secret", service.ErrBadCredentials)
 	}
 	if d.cfg.KeyLifetime > 0 {
 		if exp := app.Created.Add(d.cfg.KeyLifetime); d.cfg.Now().After(exp) {
@@ -292,7 +292,10 @@ func (d *Dialect) loadSelfie(ctx context.Context, app store.App, req *request) (
 	case req.file != nil:
 		raw, kind = req.file, selfieFile
 	case req.get("selfie_image_base64") != "":
-		b, err := decodeBase64(req.get("selfie_image_base64"))
+		// imageio's decoder, the one every image intake uses: Linkface
+		// documents the standard alphabet without a data: header, and
+		// also taking what the other vendors' clients send costs nothing.
+		b, err := imageio.DecodeBase64Bytes(req.get("selfie_image_base64"), imageLimits.MaxBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +303,7 @@ func (d *Dialect) loadSelfie(ctx context.Context, app store.App, req *request) (
 	case req.get("selfie_url") != "":
 		dctx, cancel := context.WithTimeout(ctx, d.cfg.DownloadTimeout)
 		defer cancel()
-		img, err := d.core.LoadImage(dctx, server.ImageSource{Kind: server.ImageURL, Value: req.get("selfie_url")})
+		img, err := d.core.LoadImage(dctx, service.ImageSource{Kind: service.ImageURL, Value: req.get("selfie_url")})
 		if err != nil {
 			if errors.Is(dctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 				return nil, fmt.Errorf("%w: %w", errDownloadTimeout, err)
@@ -326,56 +329,37 @@ func (d *Dialect) loadSelfie(ctx context.Context, app store.App, req *request) (
 // the turn whose face the detector is surest of wins: HOG occasionally
 // finds a weak "face" in an upside-down photo, so the first hit is not
 // necessarily the right one.
-func (d *Dialect) detectSelfie(ctx context.Context, app store.App, sel *selfie, autoRotate bool) (server.Face, error) {
+func (d *Dialect) detectSelfie(ctx context.Context, app store.App, sel *selfie, autoRotate bool) (service.Face, error) {
 	if sel.kind == selfieImageID {
 		return d.core.RecallFace(ctx, app.ID, sel.imageID)
 	}
-	face, err := d.core.DetectOne(ctx, app.ID, server.ImageSource{Kind: server.ImageBytes, Bytes: sel.raw})
-	if !errors.Is(err, server.ErrNoFace) || !autoRotate {
+	face, err := d.core.DetectOne(ctx, app.ID, service.ImageSource{Kind: service.ImageBytes, Bytes: sel.raw})
+	if !errors.Is(err, service.ErrNoFace) || !autoRotate {
 		return face, err
 	}
-	var best *server.Face
+	var best *service.Face
 	for _, deg := range []int{90, 180, 270} {
 		// The core detects from encoded bytes (they name the face token),
 		// so the turned image is encoded again.
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, imageio.Rotate(sel.img, deg), &jpeg.Options{Quality: 95}); err != nil {
-			return server.Face{}, fmt.Errorf("linkface: encoding rotated selfie: %w", err)
+			return service.Face{}, fmt.Errorf("linkface: encoding rotated selfie: %w", err)
 		}
-		f, err := d.core.DetectOne(ctx, app.ID, server.ImageSource{Kind: server.ImageBytes, Bytes: buf.Bytes()})
+		f, err := d.core.DetectOne(ctx, app.ID, service.ImageSource{Kind: service.ImageBytes, Bytes: buf.Bytes()})
 		switch {
-		case errors.Is(err, server.ErrNoFace):
+		case errors.Is(err, service.ErrNoFace):
 			continue
 		case err != nil:
-			return server.Face{}, err
+			return service.Face{}, err
 		}
 		if best == nil || f.Confidence > best.Confidence {
 			best = &f
 		}
 	}
 	if best == nil {
-		return server.Face{}, server.ErrNoFace
+		return service.Face{}, service.ErrNoFace
 	}
 	return *best, nil
-}
-
-// decodeBase64 decodes selfie_image_base64: standard alphabet without a
-// data: header (as documented), padding optional, line breaks ignored.
-func decodeBase64(s string) ([]byte, error) {
-	s = strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' || r == ' ' || r == '\t' {
-			return -1
-		}
-		return r
-	}, s)
-	if int64(len(s))*3/4 > imageLimits.MaxBytes+3 {
-		return nil, fmt.Errorf("%w: about %d bytes after base64", imageio.ErrImageTooLarge, len(s)*3/4)
-	}
-	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
-	if err != nil {
-		return nil, fmt.Errorf("%w: selfie_image_base64: %v", imageio.ErrImageCorrupt, err)
-	}
-	return b, nil
 }
 
 // parseBool reads selfie_auto_rotate; absent means false.

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 )
 
 // Path is where the document is served.
@@ -32,7 +33,7 @@ func NewDialect() *Dialect {
 func (d *Dialect) Name() string { return "openapi" }
 
 // Register implements server.Dialect.
-func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+func (d *Dialect) Register(r *gin.Engine, core *service.Service) {
 	r.GET(Path, func(c *gin.Context) {
 		server.SetDialect(c, d.Name())
 		// Browser-based API explorers load the document from another origin.

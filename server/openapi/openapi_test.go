@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
@@ -22,6 +23,7 @@ import (
 	"github.com/facekit/facekit/server/openapi"
 	"github.com/facekit/facekit/server/ops"
 	"github.com/facekit/facekit/server/tencent"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store/sqlite"
 )
 
@@ -49,17 +51,24 @@ func newServer(t *testing.T) *server.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	srv, err := server.New(server.Config{}, server.Deps{
-		Engine: eng, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db,
-		Dialects: []server.Dialect{
-			ops.New(ops.Config{}),
-			baidu.New(),
-			linkface.New(linkface.Config{}),
-			tencent.New(tencent.Config{}),
-			openapi.NewDialect(),
-			console.New(console.Config{}),
-		},
+	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{}, service.Deps{
+		Engine: eng, Descriptor: resnet, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{}, svc,
+		ops.New(ops.Config{}),
+		baidu.New(),
+		linkface.New(linkface.Config{}),
+		tencent.New(tencent.Config{}),
+		openapi.NewDialect(),
+		console.New(console.Config{}),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}

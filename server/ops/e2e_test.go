@@ -13,11 +13,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/server/ops"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store/sqlite"
 )
 
@@ -59,10 +61,17 @@ func TestMetricsThroughTheRealServer(t *testing.T) {
 		Checks:       map[string]ops.Check{"engine": ops.EngineCheck(eng), "library": ops.WritableCheck(dbPath)},
 		LibraryFaces: db.Index().Len,
 	})
-	srv, err := server.New(server.Config{}, server.Deps{
-		Engine: o.Engine(eng), Library: o.Library(db), Searcher: o.Searcher(db), Apps: db, FaceTokens: db,
-		Dialects: []server.Dialect{o, baidu.New()},
+	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{}, service.Deps{
+		Engine: o.Engine(eng), Descriptor: resnet, Library: o.Library(db), Searcher: o.Searcher(db), Apps: db, FaceTokens: db,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{}, svc, o, baidu.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package ops serves the operator endpoints of `facekit serve`:
 // GET /metrics (Prometheus text format), GET /healthz (the process answers)
 // and GET /readyz (the engine works and the library is writable). It is a
-// server.Dialect; it must come first in server.Deps.Dialects so that its
+// server.Dialect; it must be the first dialect given to server.New so that its
 // request-counting middleware wraps the routes every later dialect adds.
 //
 // Metrics:
@@ -35,6 +35,7 @@ import (
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 )
 
@@ -116,7 +117,7 @@ func (d *Dialect) Owns(path string) bool { return false }
 func (d *Dialect) NotFound(c *gin.Context) { c.Status(http.StatusNotFound) }
 
 // Register implements server.Dialect. core may be nil (tests).
-func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+func (d *Dialect) Register(r *gin.Engine, core *service.Service) {
 	// gin binds middleware to a route when the route is added, so routes
 	// mounted before this dialect would go uncounted.
 	if n := len(r.Routes()); n > 0 && core != nil {
@@ -187,14 +188,14 @@ func (d *Dialect) ready(c *gin.Context) {
 
 // Engine wraps e so that every Analyze call is timed (stage "analyze") and
 // counted in the pool-utilisation gauges. Pass the result as
-// server.Deps.Engine.
-func (d *Dialect) Engine(e server.Engine) server.Engine {
+// service.Deps.Engine.
+func (d *Dialect) Engine(e service.Engine) service.Engine {
 	d.slots.Store(int64(e.PoolSize()))
 	return &timedEngine{Engine: e, d: d}
 }
 
 type timedEngine struct {
-	server.Engine
+	service.Engine
 	d *Dialect
 }
 
@@ -243,7 +244,7 @@ func (t *timedLibrary) AddFace(ctx context.Context, app string, user store.User,
 // image (a few milliseconds; it borrows one pool slot). The first success
 // is remembered: loaded models stay loaded, and a replica whose pool is
 // busy with real work must not turn unready and be taken out of service.
-func EngineCheck(e server.Engine) Check {
+func EngineCheck(e service.Engine) Check {
 	blank := image.NewGray(image.Rect(0, 0, 64, 64))
 	var ok atomic.Bool
 	return func(ctx context.Context) error {

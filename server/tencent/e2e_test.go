@@ -16,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
-	"github.com/facekit/facekit/server/imagesrc"
 	"github.com/facekit/facekit/server/tencent"
+	"github.com/facekit/facekit/service"
+	"github.com/facekit/facekit/service/imagesrc"
 	"github.com/facekit/facekit/store/registry"
 	"github.com/facekit/facekit/store/registry/httpsrc"
 	"github.com/facekit/facekit/store/registry/sqlitesrc"
@@ -47,10 +49,10 @@ type env struct {
 	rnd      atomic.Uint32
 }
 
-type option func(*server.Config, *server.Deps)
+type option func(*service.Config, *service.Deps)
 
 func withRegistry(src registry.Source) option {
-	return func(_ *server.Config, d *server.Deps) { d.Registry = src }
+	return func(_ *service.Config, d *service.Deps) { d.Registry = src }
 }
 
 // mustStart runs the real server with the Tencent dialect, one application
@@ -84,16 +86,23 @@ func mustStart(tb testing.TB, opts ...option) *env {
 		}
 	}
 	cred := tencent.Credential{AppID: appID, SecretID: app.APIKey, SecretKey: secret}
-	cfg := server.Config{Fetch: imagesrc.Config{AllowPrivate: true}}
-	deps := server.Deps{
-		Engine: eng, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db, Registry: reg,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Dialects: []server.Dialect{tencent.New(tencent.Config{Credentials: []tencent.Credential{cred}})},
+	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := service.Config{Fetch: imagesrc.Config{AllowPrivate: true}}
+	deps := service.Deps{
+		Engine: eng, Descriptor: resnet, Library: db, Searcher: db, Apps: db, FaceTokens: db, Sessions: db, Registry: reg,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, o := range opts {
 		o(&cfg, &deps)
 	}
-	srv, err := server.New(cfg, deps)
+	svc, err := service.New(cfg, deps)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := server.New(server.Config{}, svc, tencent.New(tencent.Config{Credentials: []tencent.Credential{cred}}))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,7 +8,8 @@ import (
 
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/server"
-	"github.com/facekit/facekit/server/imagesrc"
+	"github.com/facekit/facekit/service"
+	"github.com/facekit/facekit/service/imagesrc"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 )
@@ -125,7 +126,7 @@ var errorTable = []struct {
 	{both(errSelfie, imagesrc.ErrForbidden), CodeNoImage},
 	{both(errSelfie, imagesrc.ErrTooLarge), CodeBodyTooLarge},
 	{both(errSelfie, imageio.ErrImageTooLarge), CodeBodyTooLarge},
-	{both(errSelfie, server.ErrNoFace), CodeSelfieNoFace},
+	{both(errSelfie, service.ErrNoFace), CodeSelfieNoFace},
 	{both(errSelfie, imageio.ErrImageFormat), CodeSelfieDecode},
 	{both(errSelfie, imageio.ErrImageCorrupt), CodeSelfieDecode},
 	{both(errSelfie, imageio.ErrImageDimensions), CodeSelfieDecode},
@@ -139,10 +140,10 @@ var errorTable = []struct {
 	{is(registry.ErrUnavailable), CodeServiceDown},
 
 	// Account and server.
-	{is(server.ErrRateLimited), CodeTooFrequent},
-	{is(server.ErrBusy), CodeTooFrequent},
+	{is(service.ErrRateLimited), CodeTooFrequent},
+	{is(service.ErrBusy), CodeTooFrequent},
 	{is(store.ErrQuotaExceeded), CodeBadRequest},
-	{is(server.ErrNotAvailable), CodeNoPermission},
+	{is(service.ErrNotAvailable), CodeNoPermission},
 	{is(errPathNotFound), CodeBadRequest},
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/server"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store"
 	"github.com/facekit/facekit/store/registry"
 )
@@ -62,11 +63,11 @@ type Config struct {
 // Dialect is the Tencent API. Create it with New.
 type Dialect struct {
 	cfg    Config
-	core   *server.Core
+	core   *service.Service
 	verify *verifier
 }
 
-// New returns the Tencent dialect for server.Deps.Dialects.
+// New returns the Tencent dialect for server.New.
 func New(cfg Config) *Dialect {
 	if cfg.Window <= 0 {
 		cfg.Window = 5 * time.Minute
@@ -90,10 +91,10 @@ func (d *Dialect) NotFound(c *gin.Context) {
 }
 
 // Register implements server.Dialect.
-func (d *Dialect) Register(r *gin.Engine, core *server.Core) {
+func (d *Dialect) Register(r *gin.Engine, core *service.Service) {
 	d.core = core
 	label := func(c *gin.Context) { server.SetDialect(c, d.Name()); c.Next() }
-	recovery := core.Recovery(func(c *gin.Context, err error) { d.fail(c, err, "") })
+	recovery := server.Recovery(core.Logger(), func(c *gin.Context, err error) { d.fail(c, err, "") })
 	r.POST(Path, label, recovery, d.compare)
 }
 
@@ -166,7 +167,7 @@ func (d *Dialect) compare(c *gin.Context) {
 		return
 	}
 	if d.core.Registry() == nil {
-		d.fail(c, fmt.Errorf("%w: no registry source configured", server.ErrNotAvailable), sid)
+		d.fail(c, fmt.Errorf("%w: no registry source configured", service.ErrNotAvailable), sid)
 		return
 	}
 	reg, err := d.core.RegistryFace(ctx, app.ID, idNumber, name)
@@ -174,12 +175,12 @@ func (d *Dialect) compare(c *gin.Context) {
 		d.fail(c, err, sid)
 		return
 	}
-	face, err := d.core.DetectOne(ctx, app.ID, server.ImageSource{Kind: server.ImageBytes, Bytes: raw})
+	face, err := d.core.DetectOne(ctx, app.ID, service.ImageSource{Kind: service.ImageBytes, Bytes: raw})
 	if err != nil {
 		d.fail(c, fmt.Errorf("%w: %w", errSelfie, err), sid)
 		return
 	}
-	sim := CompareSimilarity(d.core.FAR(server.Distance(face, reg)))
+	sim := CompareSimilarity(d.core.FAR(service.Distance(face, reg)))
 	c.JSON(http.StatusOK, response{Data: data{Similarity: &sim, SessionID: sid}, Code: 0, Message: "OK"})
 }
 
@@ -264,7 +265,7 @@ func (d *Dialect) loadImage(ctx context.Context, req *request) ([]byte, error) {
 	var raw []byte
 	switch {
 	case strings.TrimSpace(req.URL) != "":
-		img, err := d.core.LoadImage(ctx, server.ImageSource{Kind: server.ImageURL, Value: req.URL})
+		img, err := d.core.LoadImage(ctx, service.ImageSource{Kind: service.ImageURL, Value: req.URL})
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errSelfie, err)
 		}

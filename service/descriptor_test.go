@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // the shared test faces (person = file name without digits), in cosine
 // distance as descriptor.Compare reads it. It has few pairs, so only its
 // order matters here, not its values.
-func mobilefaceCurve(t *testing.T, core *Core, app string) *calibration.Curve {
+func mobilefaceCurve(t *testing.T, s *Service, app string) *calibration.Curve {
 	t.Helper()
 	dir := filepath.Join(testenv.TestData(t), "faces")
 	entries, err := os.ReadDir(dir)
@@ -32,7 +32,7 @@ func mobilefaceCurve(t *testing.T, core *Core, app string) *calibration.Curve {
 		if err != nil {
 			t.Fatal(err)
 		}
-		det, err := core.DetectFaces(context.Background(), app, ImageSource{Kind: ImageBytes, Bytes: raw}, DetectOptions{})
+		det, err := s.DetectFaces(context.Background(), app, ImageSource{Kind: ImageBytes, Bytes: raw}, DetectOptions{})
 		if err != nil || det.Faces[0].Vector == nil {
 			continue // no face found: not a sample
 		}
@@ -84,18 +84,17 @@ func TestServeOtherDescriptor(t *testing.T) {
 	if _, err := New(Config{}, deps); err == nil || !strings.Contains(err.Error(), `curve is for "dlib_resnet_v1"`) {
 		t.Fatalf("New with the ResNet's curve for mobileface: %v", err)
 	}
-	// A first core measures the curve the second one scores with.
+	// A first service measures the curve the second one scores with.
 	deps.Curve = &calibration.Curve{Model: "mobileface", Points: []calibration.Point{{Distance: 1, FAR: 1}}}
-	s, err := New(Config{}, deps)
+	first, err := New(Config{}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps.Curve = mobilefaceCurve(t, s.Core(), app.ID)
-	s, err = New(Config{SourceCrops: true}, deps)
+	deps.Curve = mobilefaceCurve(t, first, app.ID)
+	core, err := New(Config{SourceCrops: true}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	core := s.Core()
 	if core.Model() != "mobileface" {
 		t.Fatalf("model %q", core.Model())
 	}

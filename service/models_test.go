@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"errors"
@@ -54,7 +54,7 @@ func TestCheckLiveness(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			core := &Core{deps: Deps{Liveness: tc.checker}}
+			core := &Service{deps: Deps{Liveness: tc.checker}}
 			err := core.CheckLiveness(tc.face, tc.level)
 			if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
 				t.Fatalf("CheckLiveness: %v, want %v", err, tc.want)
@@ -68,7 +68,7 @@ func TestAnalyzeFace(t *testing.T) {
 	modelFailure := errors.New("model failed")
 	opts := DetectOptions{Attributes: attributes.FieldAge, Liveness: true}
 	t.Run("ValuesKept", func(t *testing.T) {
-		core := &Core{deps: Deps{Attributes: fixedAttrs{age: 31}, Liveness: fixedScore{score: 0.7}}}
+		core := &Service{deps: Deps{Attributes: fixedAttrs{age: 31}, Liveness: fixedScore{score: 0.7}}}
 		var f Face
 		if err := core.analyzeFace(img, &f, opts); err != nil {
 			t.Fatal(err)
@@ -78,7 +78,7 @@ func TestAnalyzeFace(t *testing.T) {
 		}
 	})
 	t.Run("UnplaceableFaceLeftAbsent", func(t *testing.T) {
-		core := &Core{deps: Deps{Attributes: fixedAttrs{err: attributes.ErrNoLandmarks}, Liveness: fixedScore{err: liveness.ErrFaceOutside}}}
+		core := &Service{deps: Deps{Attributes: fixedAttrs{err: attributes.ErrNoLandmarks}, Liveness: fixedScore{err: liveness.ErrFaceOutside}}}
 		var f Face
 		if err := core.analyzeFace(img, &f, opts); err != nil {
 			t.Fatal(err)
@@ -88,13 +88,13 @@ func TestAnalyzeFace(t *testing.T) {
 		}
 	})
 	t.Run("ModelFailureIsAnError", func(t *testing.T) {
-		core := &Core{deps: Deps{Liveness: fixedScore{err: modelFailure}}}
+		core := &Service{deps: Deps{Liveness: fixedScore{err: modelFailure}}}
 		if err := core.analyzeFace(img, &Face{}, opts); !errors.Is(err, modelFailure) {
 			t.Fatalf("analyzeFace: %v", err)
 		}
 	})
 	t.Run("NotAskedNotRun", func(t *testing.T) {
-		core := &Core{deps: Deps{Attributes: fixedAttrs{err: modelFailure}, Liveness: fixedScore{err: modelFailure}}}
+		core := &Service{deps: Deps{Attributes: fixedAttrs{err: modelFailure}, Liveness: fixedScore{err: modelFailure}}}
 		if err := core.analyzeFace(img, &Face{}, DetectOptions{}); err != nil {
 			t.Fatal(err)
 		}
