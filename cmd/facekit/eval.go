@@ -81,7 +81,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if rf.endpoint != "" {
-		return runRemote(&rf, pairs, *imagesDir, fmt.Sprintf("%d pairs of %s", len(pairs), filepath.Base(*pairsPath)), *jsonOut, stdout, stderr)
+		data := fmt.Sprintf("%d pairs of %s", len(pairs), filepath.Base(*pairsPath))
+		if *foldsFlag > 0 {
+			data += fmt.Sprintf(" (first %d fold(s))", *foldsFlag)
+		}
+		return runRemote(&rf, pairs, *imagesDir, data, *jsonOut, stdout, stderr)
 	}
 	names, err := descriptorNames(*modelsFlag)
 	if err != nil {
