@@ -29,10 +29,10 @@ import (
 	"github.com/facekit/facekit/eval/remote"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/server"
-	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/server/baidu"
 	"github.com/facekit/facekit/server/linkface"
 	"github.com/facekit/facekit/server/tencent"
+	"github.com/facekit/facekit/service"
 	"github.com/facekit/facekit/store/registry/sqlitesrc"
 	"github.com/facekit/facekit/store/sqlite"
 )
