@@ -66,7 +66,19 @@ type Embedder struct {
 	// TimeFaces is how many faces are described once more, one at a time,
 	// to measure each model's latency (0 = 20).
 	TimeFaces int
+	// Single keeps only images in which the detectors find exactly one
+	// face; the others are listed in Embeddings.Skipped instead of being
+	// given the central face. A labelled photo tree needs this: which face
+	// of a group photo is the labelled person is unknown, and a server
+	// would compare the largest one.
+	Single bool
 }
+
+// Why an image was skipped in Single mode.
+const (
+	SkipNoFace  = "no face"
+	SkipSeveral = "several faces"
+)
 
 // Embeddings is an Embedder's result.
 type Embeddings struct {
@@ -77,6 +89,9 @@ type Embeddings struct {
 	// MsPerFace is each model's mean latency of one Describe call, measured
 	// serially after the pass.
 	MsPerFace map[string]float64
+	// Skipped maps the images left out in Single mode to why (SkipNoFace,
+	// SkipSeveral).
+	Skipped map[string]string
 }
 
 // Versioned describers tell the cache apart when their input preparation
@@ -91,6 +106,15 @@ func cacheName(d descriptor.Describer) string {
 	return d.Name() + "-" + v + ".jsonl"
 }
 
+// faceCacheName is the faces file of the cache. Single mode keeps its own:
+// there a group photo is skipped, elsewhere it gives its central face.
+func (e *Embedder) faceCacheName() string {
+	if e.Single {
+		return "faces-single.jsonl"
+	}
+	return "faces.jsonl"
+}
+
 type vecRecord struct {
 	Image  string    `json:"image"`
 	Vector []float32 `json:"v"`
@@ -102,7 +126,7 @@ func (e *Embedder) Run(ctx context.Context, images []string) (*Embeddings, error
 	if e.Engine == nil {
 		return nil, errors.New("eval: embedder needs an engine")
 	}
-	res := &Embeddings{Faces: map[string]FaceRecord{}, Vectors: map[string]map[string][]float32{}, Found: map[string]int{}, MsPerFace: map[string]float64{}}
+	res := &Embeddings{Faces: map[string]FaceRecord{}, Vectors: map[string]map[string][]float32{}, Found: map[string]int{}, MsPerFace: map[string]float64{}, Skipped: map[string]string{}}
 	var faceLog *appendLog
 	vecLogs := make([]*appendLog, len(e.Describers))
 	for i, d := range e.Describers {
@@ -127,10 +151,14 @@ func (e *Embedder) Run(ctx context.Context, images []string) (*Embeddings, error
 		vecLogs[i] = l
 	}
 	if e.CacheDir != "" {
-		l, err := openLog(filepath.Join(e.CacheDir, "faces.jsonl"), func(dec *json.Decoder) error {
+		l, err := openLog(filepath.Join(e.CacheDir, e.faceCacheName()), func(dec *json.Decoder) error {
 			var r FaceRecord
 			if err := dec.Decode(&r); err != nil {
 				return err
+			}
+			if e.Single && (r.How == SkipNoFace || r.How == SkipSeveral) {
+				res.Skipped[r.Image] = r.How
+				return nil
 			}
 			if len(r.Landmarks) == 68 {
 				res.Faces[r.Image] = r
@@ -148,6 +176,9 @@ func (e *Embedder) Run(ctx context.Context, images []string) (*Embeddings, error
 	need := func(im string) bool {
 		mu.Lock()
 		defer mu.Unlock()
+		if _, skip := res.Skipped[im]; skip {
+			return false
+		}
 		if _, ok := res.Faces[im]; !ok {
 			return true
 		}
@@ -206,6 +237,15 @@ func (e *Embedder) Run(ctx context.Context, images []string) (*Embeddings, error
 			if err != nil {
 				return err
 			}
+			if e.Single && !have {
+				mu.Lock()
+				res.Skipped[im] = rec.How
+				mu.Unlock()
+				if faceLog != nil {
+					return faceLog.Append(FaceRecord{Image: im, How: rec.How})
+				}
+				return nil
+			}
 			if !have {
 				mu.Lock()
 				deferred = append(deferred, im)
@@ -251,6 +291,10 @@ func (e *Embedder) Run(ctx context.Context, images []string) (*Embeddings, error
 		}
 	}
 	for _, im := range images {
+		if why, skip := res.Skipped[im]; skip {
+			res.Found[why]++
+			continue
+		}
 		res.Found[res.Faces[im].How]++
 	}
 	if err := e.time(ctx, images, res); err != nil {
@@ -316,9 +360,14 @@ func (e *Embedder) load(im string) (*imageio.Image, error) {
 }
 
 // detect finds the face nearest the image centre: HOG (upsampled once if
-// needed), then the CNN detector when the engine has it.
+// needed), then the CNN detector when the engine has it. In Single mode it
+// finds every face and reports false, with How saying why, unless there is
+// exactly one.
 func (e *Embedder) detect(ctx context.Context, im string, img *imageio.Image) (FaceRecord, bool, error) {
 	opts := engine.Options{Detector: engine.DetectorHOG, Upsample: -1, Landmarks: true, SortByCenter: true, MaxFaces: 1}
+	if e.Single {
+		opts.MaxFaces = 0
+	}
 	how := FoundHOG
 	faces, err := e.Engine.Analyze(ctx, img, opts)
 	if err == nil && len(faces) == 0 && e.Engine.HasCNN() {
@@ -328,8 +377,13 @@ func (e *Embedder) detect(ctx context.Context, im string, img *imageio.Image) (F
 	if err != nil {
 		return FaceRecord{}, false, fmt.Errorf("eval: %s: %w", im, err)
 	}
-	if len(faces) == 0 || len(faces[0].Landmarks) != 68 {
-		return FaceRecord{}, false, nil
+	switch {
+	case e.Single && len(faces) == 0:
+		return FaceRecord{How: SkipNoFace}, false, nil
+	case e.Single && len(faces) > 1:
+		return FaceRecord{How: SkipSeveral}, false, nil
+	case len(faces) == 0 || len(faces[0].Landmarks) != 68:
+		return FaceRecord{How: SkipNoFace}, false, nil
 	}
 	f := faces[0]
 	rec := FaceRecord{Image: im, How: how, Rect: [4]int{f.Rect.Min.X, f.Rect.Min.Y, f.Rect.Max.X, f.Rect.Max.Y}, Width: img.Width, Height: img.Height}

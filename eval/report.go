@@ -45,6 +45,9 @@ type ModelReport struct {
 	// mean weight over the folds (z-normalised distances).
 	Fused  []string `json:"fused,omitempty"`
 	Weight float64  `json:"weight,omitempty"`
+	// Vendor is what each vendor threshold accepts under the model's
+	// calibration curve (AddVendorRates).
+	Vendor []VendorRate `json:"vendor_thresholds,omitempty"`
 	// scores are the per-pair distances the report was computed from.
 	scores []Score
 }
@@ -57,8 +60,10 @@ type Report struct {
 	Folds    int            `json:"folds"`
 	Images   int            `json:"images"`
 	Found    map[string]int `json:"faces_found_by"`
-	Models   []ModelReport  `json:"models"`
-	Fusion   *ModelReport   `json:"fusion,omitempty"`
+	// Tree describes a labelled photo tree's pairs (facekit eval tree).
+	Tree   *TreeStats    `json:"tree,omitempty"`
+	Models []ModelReport `json:"models"`
+	Fusion *ModelReport  `json:"fusion,omitempty"`
 }
 
 // Scores computes the distance of every pair under metric from vectors

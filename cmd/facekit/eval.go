@@ -20,11 +20,27 @@ import (
 	"github.com/facekit/facekit/eval"
 )
 
-// runEval is `facekit eval pairs`: verification accuracy of one or more
-// descriptor models on a pairs list (LFW pairs.txt or "a b same|diff").
+// evalUsage lists the eval subcommands.
+const evalUsage = `usage:
+  facekit eval pairs --pairs FILE --images DIR [flags]      LFW pairs.txt or "a b same|diff" lines
+  facekit eval tree [flags] DIR                             all pairs of a labelled photo tree
+  facekit eval pairs|tree ... --endpoint URL --dialect baidu|linkface|tencent [--api-key K --secret-key S --app-id A]
+  facekit eval --compare [--write-doc FILE --svg FILE] REPORT.json...`
+
+// runEval is `facekit eval`: verification accuracy of one or more
+// descriptor models (or of an endpoint) on a pairs list (LFW pairs.txt or
+// "a b same|diff") or a labelled photo tree, and endpoint comparisons.
 func runEval(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "tree":
+			return runEvalTree(args[1:], stdout, stderr)
+		case "compare", "--compare", "-compare":
+			return runEvalCompare(args[1:], stdout, stderr)
+		}
+	}
 	if len(args) == 0 || args[0] != "pairs" {
-		fmt.Fprintln(stderr, "usage: facekit eval pairs --pairs FILE --images DIR [flags]")
+		fmt.Fprintln(stderr, evalUsage)
 		return errUsage
 	}
 	fs := flag.NewFlagSet("eval pairs", flag.ContinueOnError)
@@ -50,6 +66,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		timeFaces  = fs.Int("time-faces", 20, "faces described serially per model to measure ms per face")
 		workers    = fs.Int("workers", 0, "parallel workers (0 = one per engine instance)")
 	)
+	var rf remoteFlags
+	rf.register(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -61,6 +79,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	pairs, err := readPairs(*pairsPath, *limit, *foldsFlag)
 	if err != nil {
 		return err
+	}
+	if rf.endpoint != "" {
+		data := fmt.Sprintf("%d pairs of %s", len(pairs), filepath.Base(*pairsPath))
+		if *foldsFlag > 0 {
+			data += fmt.Sprintf(" (first %d fold(s))", *foldsFlag)
+		}
+		return runRemote(&rf, pairs, *imagesDir, data, *jsonOut, stdout, stderr)
 	}
 	names, err := descriptorNames(*modelsFlag)
 	if err != nil {

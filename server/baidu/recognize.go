@@ -50,7 +50,7 @@ func locate(f service.Face) *location {
 
 // score maps the distance between two faces to Baidu's scale.
 func (d *Dialect) score(distance float64) float64 {
-	return round2(ScoreFromFAR(d.core.FAR(distance)))
+	return MatchScore(d.core.FAR(distance))
 }
 
 // checkControls applies quality_control and then liveness_control to a

@@ -1,6 +1,10 @@
 package baidu
 
-import "math"
+import (
+	"math"
+
+	"github.com/facekit/facekit/eval"
+)
 
 // The Baidu score scale is 0–100 with 80 documented as "the same person at a
 // false-accept rate of 1 in 10,000". facekit derives it from the calibrated
@@ -46,3 +50,13 @@ func ScoreFromFAR(far float64) float64 {
 // round2 keeps two decimals, as the cloud API's scores usually have no more
 // meaningful digits than that.
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// MatchScore is the score /match answers for a calibrated false-accept
+// rate: ScoreFromFAR rounded to two decimals.
+func MatchScore(far float64) float64 { return round2(ScoreFromFAR(far)) }
+
+// Thresholds are the decision points the Baidu documentation gives the
+// match score, with MatchScore as the scale.
+func Thresholds() []eval.VendorThreshold {
+	return []eval.VendorThreshold{{Vendor: "Baidu /match", Threshold: defaultThreshold, ClaimedFAR: 1e-4, Score: MatchScore}}
+}

@@ -246,7 +246,7 @@ func (d *Dialect) verify(c *gin.Context) {
 		d.fail(c, err, ident)
 		return
 	}
-	conf := round6(Confidence(d.core.FAR(service.Distance(face, reg))))
+	conf := VerifyConfidence(d.core.FAR(service.Distance(face, reg)))
 	var selfie *selfieBlock
 	if sel.kind != selfieImageID {
 		selfie = &selfieBlock{ImageID: face.Token}

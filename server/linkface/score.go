@@ -1,6 +1,10 @@
 package linkface
 
-import "math"
+import (
+	"math"
+
+	"github.com/facekit/facekit/eval"
+)
 
 // Confidence maps a calibrated false-accept rate to Linkface's 0–1
 // confidence. Linkface documents the thresholds 0.4, 0.5, 0.6, 0.7, 0.8 and
@@ -30,3 +34,20 @@ func Confidence(far float64) float64 {
 
 // round6 keeps six decimals, as the documented example does (0.312779).
 func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+
+// VerifyConfidence is the confidence the verification call answers for a
+// calibrated false-accept rate: Confidence rounded to six decimals.
+func VerifyConfidence(far float64) float64 { return round6(Confidence(far)) }
+
+// Thresholds are the documented confidence thresholds 0.4 … 0.9 and their
+// error rates 1e-1 … 1e-6 ("大于等于0.7是同一人"), with VerifyConfidence
+// as the scale.
+func Thresholds() []eval.VendorThreshold {
+	out := make([]eval.VendorThreshold, 0, 6)
+	far := 1e-1
+	for i := 4; i <= 9; i++ {
+		out = append(out, eval.VendorThreshold{Vendor: "Linkface verification", Threshold: float64(i) / 10, ClaimedFAR: far, Score: VerifyConfidence})
+		far /= 10
+	}
+	return out
+}

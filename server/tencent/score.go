@@ -1,6 +1,10 @@
 package tencent
 
-import "math"
+import (
+	"math"
+
+	"github.com/facekit/facekit/eval"
+)
 
 // Similarity maps a calibrated false-accept rate to Tencent's 0–100
 // similarity. The idcardcompare page recommends 75 without naming a FAR;
@@ -35,3 +39,13 @@ func Similarity(far float64) float64 {
 // round2 keeps two decimals (the documented example prints 100.0; the
 // successor API documents two decimals).
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// CompareSimilarity is the similarity idcardcompare answers for a
+// calibrated false-accept rate: Similarity rounded to two decimals.
+func CompareSimilarity(far float64) float64 { return round2(Similarity(far)) }
+
+// Thresholds is the recommended "similarity greater than 75" of the
+// idcardcompare page, which names no false-accept rate.
+func Thresholds() []eval.VendorThreshold {
+	return []eval.VendorThreshold{{Vendor: "Tencent idcardcompare", Threshold: 75, Strict: true, Score: CompareSimilarity}}
+}

@@ -180,7 +180,7 @@ func (d *Dialect) compare(c *gin.Context) {
 		d.fail(c, fmt.Errorf("%w: %w", errSelfie, err), sid)
 		return
 	}
-	sim := round2(Similarity(d.core.FAR(service.Distance(face, reg))))
+	sim := CompareSimilarity(d.core.FAR(service.Distance(face, reg)))
 	c.JSON(http.StatusOK, response{Data: data{Similarity: &sim, SessionID: sid}, Code: 0, Message: "OK"})
 }
 
