@@ -6,6 +6,7 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/mattn/go-sqlite3 v1.14.32
 	github.com/pelletier/go-toml/v2 v2.2.4
+	gocv.io/x/gocv v0.32.0
 	golang.org/x/image v0.47.0
 )
 

@@ -10,7 +10,7 @@ packages=(
   libopenblas-dev liblapack-dev     # BLAS/LAPACK for dlib's networks
   libjpeg-dev libpng-dev libgif-dev
   libsqlite3-dev
-  libopencv-dev                     # OpenCV 4.6 DNN for the ONNX models (engine/ocvdnn, gocv v0.32.1)
+  libopencv-dev                     # OpenCV 4.6 DNN for the ONNX models (engine/ocvdnn, gocv v0.32.0)
   curl bzip2 ca-certificates jq     # jq: the README's curl examples
 )
 
