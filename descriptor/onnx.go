@@ -48,7 +48,7 @@ type ONNXConfig struct {
 // a − m and b − m with m = (a+b)/2 are opposite).
 var FRFeature = ONNXConfig{
 	Name: "frfeature", File: "fr_feature.onnx", Dim: 512, Size: 112, Mean: 127, Scale: 1.0 / 128,
-	Summary: "faceplugin fr_feature ArcFace-style ResNet (ONNX, OpenCV DNN), 112×112 ArcFace 5-point alignment, 512-d, cosine",
+	Summary: "faceplugin fr_feature ArcFace-style network (ONNX, OpenCV DNN), 112×112 ArcFace 5-point alignment, 512-d, cosine",
 }
 
 func onnxSpec(cfg ONNXConfig) spec {
