@@ -12,6 +12,7 @@ require (
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
 	github.com/schollz/progressbar/v3 v3.19.1
+	gocv.io/x/gocv v0.32.0
 	golang.org/x/image v0.47.0
 	golang.org/x/time v0.16.0
 )

@@ -19,6 +19,24 @@ type Env struct {
 	// HumanModels is the directory holding mobilefacenet.json and the other
 	// human-models graphs (usually ModelDir/human-models).
 	HumanModels string
+	// Faceplugin is the directory holding the ONNX models of the npm
+	// package faceplugin-face-recognition-js (usually ModelDir/faceplugin);
+	// when empty, the faceplugin directory next to HumanModels.
+	Faceplugin string
+	// Instances is how many copies of an ONNX network run at once (OpenCV
+	// nets are not safe for concurrent calls); the CPU count if zero.
+	Instances int
+}
+
+// faceplugin returns the directory of the faceplugin ONNX models.
+func (e Env) faceplugin() string {
+	if e.Faceplugin != "" {
+		return e.Faceplugin
+	}
+	if e.HumanModels != "" {
+		return filepath.Join(filepath.Dir(e.HumanModels), "faceplugin")
+	}
+	return ""
 }
 
 // spec is one registered model.
@@ -39,6 +57,7 @@ var registry = []spec{
 	tfSpec(MobileFaceNet),
 	tfSpec(MobileFace),
 	tfSpec(FaceRes),
+	onnxSpec(FRFeature),
 	// Mirror averaging is registered where it measurably helps on LFW
 	// (6000 pairs, per-fold paired differences): the ResNet gains +0.22 ±
 	// 0.075 points. MobileFaceNet lost 0.17 points on the 2400 pairs of

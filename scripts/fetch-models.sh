@@ -85,21 +85,36 @@ mirror_sum() {
   awk -v p="$1" '$2 == p { print $1 }' "$mirror/SHA256SUMS"
 }
 
-npm_cache=""
-from_npm() { # npm:@SCOPE/PKG@VER/PATH -> prints the unpacked file's path
-  local spec=${1#npm:} pkg path
-  pkg=$(echo "$spec" | cut -d/ -f1-2)
-  path=$(echo "$spec" | cut -d/ -f3-)
-  if [[ -z "$npm_cache" ]]; then
-    npm_cache=$(mktemp -d)
-    (cd "$npm_cache" && npm pack "$pkg" --silent >/dev/null && tar xzf ./*.tgz)
+# One unpacked tarball per npm package (several manifest lines share one),
+# all under npm_root, removed at exit. from_npm runs in this shell, not in a
+# $(...) subshell, so the cache survives from one manifest line to the next;
+# it returns the path in npm_file.
+npm_root="" npm_file=""
+declare -A npm_dirs=()
+trap '[[ -z "$npm_root" ]] || rm -rf "$npm_root"' EXIT
+from_npm() { # npm:[@SCOPE/]PKG@VER/PATH -> sets npm_file to the unpacked file's path
+  local spec=${1#npm:} pkg path dir
+  if [[ "$spec" == @* ]]; then
+    pkg=$(echo "$spec" | cut -d/ -f1-2); path=$(echo "$spec" | cut -d/ -f3-)
+  else
+    pkg=$(echo "$spec" | cut -d/ -f1); path=$(echo "$spec" | cut -d/ -f2-)
   fi
-  echo "$npm_cache/package/$path"
+  [[ -n "$npm_root" ]] || npm_root=$(mktemp -d)
+  dir=${npm_dirs[$pkg]:-}
+  if [[ -z "$dir" ]]; then
+    dir=$(mktemp -d -p "$npm_root")
+    (cd "$dir" && npm pack "$pkg" --silent >/dev/null && tar xzf ./*.tgz) || return 1
+    npm_dirs[$pkg]=$dir
+  fi
+  npm_file="$dir/package/$path"
 }
 
 fetch() { # url out [bz2-copy]: a .bz2 is also kept, as downloaded, in bz2-copy
   local url=$1 out=$2 keep=${3:-}
-  if [[ "$url" == npm:* ]]; then cp "$(from_npm "$url")" "$out"; return; fi
+  if [[ "$url" == npm:* ]]; then
+    from_npm "$url" || return 1
+    cp "$npm_file" "$out"; return
+  fi
   if [[ "$url" == *.bz2 ]]; then
     curl -fsSL --retry 3 --max-time 600 "$url" -o "$keep" && bzip2 -dc "$keep" > "$out"
   else
@@ -159,5 +174,4 @@ while IFS=$'\t' read -r path want url license alts; do
   [[ -n "$note" ]] && echo "$note" > "$target.verified"
   echo "fetched  $path ($origin; verified by $how)"
 done < "$manifest"
-[[ -n "$npm_cache" ]] && rm -rf "$npm_cache"
 exit $status

@@ -11,6 +11,7 @@ packages=(
   libjpeg-dev libpng-dev libgif-dev
   libsqlite3-dev
   postgresql-15                     # the postgres library backend and its tests (initdb, pg_ctl)
+  libopencv-dev                     # OpenCV 4.6 DNN for the ONNX models (engine/ocvdnn, gocv v0.32.0)
   curl bzip2 ca-certificates jq     # jq: the README's curl examples
   python3-numpy                     # scripts/tfgraph-reference.py (test fixtures)
 )

