@@ -82,6 +82,11 @@ type EngineConfig struct {
 	Detector   string `toml:"detector"`    // hog or cnn (env FACEKIT_DETECTOR)
 	Pool       int    `toml:"pool"`        // native instances, 0 = CPU count (env FACEKIT_POOL)
 	Descriptor string `toml:"descriptor"`  // descriptor model faces are described with (env FACEKIT_DESCRIPTOR)
+	// DetectMaxSide bounds the longer side of the image the detector sees,
+	// upsampled copies included (landmarks and descriptors still read the
+	// full photo); 0 = engine.DefaultDetectMaxSide (env
+	// FACEKIT_DETECT_MAX_SIDE).
+	DetectMaxSide int `toml:"detect_max_side"`
 	// Calibration is a distance → FAR curve file measured on the operator's
 	// own population (facekit calibrate --out, facekit eval pairs
 	// --calibrate); empty uses the curve embedded for the descriptor model,
@@ -214,6 +219,13 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	str("FACEKIT_REGISTRY_PATH", &cfg.Registry.Path)
 	str("FACEKIT_REGISTRY_URL", &cfg.Registry.URL)
 	str("FACEKIT_INDEX_PRECISION", &cfg.Library.IndexPrecision)
+	if v := getenv("FACEKIT_DETECT_MAX_SIDE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("FACEKIT_DETECT_MAX_SIDE: %w", err)
+		}
+		cfg.Engine.DetectMaxSide = n
+	}
 	if v := getenv("FACEKIT_POOL"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
