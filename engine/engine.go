@@ -48,7 +48,18 @@ const (
 	// DetectorCNN is dlib's MMOD CNN detector: robust to pose and lighting,
 	// but seconds per photo on a CPU.
 	DetectorCNN Detector = "cnn"
+	// DetectorAuto is HOG, and the MMOD CNN on a copy of at most
+	// cnnFallbackSide px only when HOG finds nothing (so also turned
+	// faces, as in the profile test photos, at HOG's cost whenever HOG
+	// succeeds). Without the CNN model it is HOG.
+	DetectorAuto Detector = "auto"
 )
+
+// cnnFallbackSide bounds the image DetectorAuto's CNN pass sees: the MMOD
+// network finds faces down to about 40 px, and costs about 0.7 s at
+// 640×480 on one core (seconds at Full HD), so its fallback pass is
+// bounded far below DetectMaxSide.
+const cnnFallbackSide = 640
 
 // Config configures an Engine.
 type Config struct {
@@ -144,8 +155,8 @@ func New(cfg Config) (*Engine, error) {
 	if detector == DetectorCNN && mmod == "" {
 		return nil, fmt.Errorf("%w: %s (needed by the CNN detector; run `make models`)", ErrModelMissing, filepath.Join(cfg.ModelDir, MMODFile))
 	}
-	if detector != DetectorHOG && detector != DetectorCNN {
-		return nil, fmt.Errorf("engine: unknown detector %q (want hog or cnn)", detector)
+	if detector != DetectorHOG && detector != DetectorCNN && detector != DetectorAuto {
+		return nil, fmt.Errorf("engine: unknown detector %q (want hog, cnn or auto)", detector)
 	}
 	maxSide := cfg.DetectMaxSide
 	if maxSide == 0 {
@@ -221,9 +232,11 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	if detector == "" {
 		detector = e.detector
 	}
-	kind := dlib.HOG
+	kind, fallback := dlib.HOG, false
 	switch detector {
 	case DetectorHOG:
+	case DetectorAuto:
+		fallback = e.hasCNN
 	case DetectorCNN:
 		if !e.hasCNN {
 			return nil, fmt.Errorf("%w: %s (needed by the CNN detector; run `make models`)", ErrModelMissing, MMODFile)
@@ -243,24 +256,22 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	if opts.DetectMaxSide > 0 {
 		bound = min(bound, max(opts.DetectMaxSide, minDetectMaxSide))
 	}
-	small, scale := downscale(rgb, bound)
-	dets, err := in.Detect(small, kind, upsamplePlan(small.Width, small.Height, max(opts.Upsample, 0), bound))
+	dets, err := detect(ctx, in, rgb, kind, opts.Upsample, bound)
 	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+		return nil, err
 	}
-	if retry := upsamplePlan(small.Width, small.Height, 1, bound); len(dets) == 0 && opts.Upsample < 0 && retry != (dlib.Upsample{}) {
+	if len(dets) == 0 && fallback {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
-		if dets, err = in.Detect(small, kind, retry); err != nil {
-			return nil, fmt.Errorf("engine: %w", err)
+		kind = dlib.CNN
+		if dets, err = detect(ctx, in, rgb, kind, 0, min(bound, cnnFallbackSide)); err != nil {
+			return nil, err
 		}
 	}
-	if scale != 1 {
+	if kind == dlib.CNN {
 		for i := range dets {
-			r := dets[i].Rect
-			dets[i].Rect = image.Rect(int(float64(r.Min.X)*scale), int(float64(r.Min.Y)*scale),
-				int(float64(r.Max.X)*scale), int(float64(r.Max.Y)*scale)).Intersect(image.Rect(-rgb.Width, -rgb.Height, 2*rgb.Width, 2*rgb.Height))
+			dets[i].Rect = cnnToHOGBox(dets[i].Rect)
 		}
 	}
 	faces := make([]Face, len(dets))
@@ -303,6 +314,33 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 		faces[i].HasDescriptor = true
 	}
 	return faces, nil
+}
+
+// detect runs one detector on a copy of rgb bounded to bound px (upsampled
+// as upsample says, see Options.Upsample, but never past bound) and
+// returns the boxes in rgb's coordinates.
+func detect(ctx context.Context, in *dlib.Instance, rgb *dlib.RGB, kind dlib.DetectorKind, upsample, bound int) ([]dlib.Detection, error) {
+	small, scale := downscale(rgb, bound)
+	dets, err := in.Detect(small, kind, upsamplePlan(small.Width, small.Height, max(upsample, 0), bound))
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if retry := upsamplePlan(small.Width, small.Height, 1, bound); len(dets) == 0 && upsample < 0 && retry != (dlib.Upsample{}) {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		if dets, err = in.Detect(small, kind, retry); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+	}
+	if scale != 1 {
+		for i := range dets {
+			r := dets[i].Rect
+			dets[i].Rect = image.Rect(int(float64(r.Min.X)*scale), int(float64(r.Min.Y)*scale),
+				int(float64(r.Max.X)*scale), int(float64(r.Max.Y)*scale)).Intersect(image.Rect(-rgb.Width, -rgb.Height, 2*rgb.Width, 2*rgb.Height))
+		}
+	}
+	return dets, nil
 }
 
 // Describe computes descriptors for faces that already have landmarks

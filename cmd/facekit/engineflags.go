@@ -20,7 +20,7 @@ type engineFlags struct {
 func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.modelDir, "models", envOr("FACEKIT_MODEL_DIR", "models/data"), "directory with the model files (env FACEKIT_MODEL_DIR)")
 	fs.StringVar(&f.shape, "shape-model", envOr("FACEKIT_SHAPE_MODEL", engine.DefaultShapeModel), "68-point landmark model (env FACEKIT_SHAPE_MODEL)")
-	fs.StringVar(&f.detector, "detector", envOr("FACEKIT_DETECTOR", "hog"), "face detector: hog or cnn (env FACEKIT_DETECTOR)")
+	fs.StringVar(&f.detector, "detector", envOr("FACEKIT_DETECTOR", string(engine.DetectorAuto)), "face detector: auto (HOG, the CNN only when HOG finds nothing), hog or cnn (env FACEKIT_DETECTOR)")
 	fs.IntVar(&f.pool, "pool", 0, "native engine instances (0 = one per CPU)")
 }
 
