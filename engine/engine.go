@@ -49,7 +49,18 @@ const (
 	// DetectorCNN is dlib's MMOD CNN detector: robust to pose and lighting,
 	// but seconds per photo on a CPU.
 	DetectorCNN Detector = "cnn"
+	// DetectorAuto is HOG, and the MMOD CNN on a copy of at most
+	// cnnFallbackSide px only when HOG finds nothing (so also turned
+	// faces, as in the profile test photos, at HOG's cost whenever HOG
+	// succeeds). Without the CNN model it is HOG.
+	DetectorAuto Detector = "auto"
 )
+
+// cnnFallbackSide bounds the image DetectorAuto's CNN pass sees: the MMOD
+// network finds faces down to about 40 px, and costs about 0.7 s at
+// 640×480 on one core (seconds at Full HD), so its fallback pass is
+// bounded far below DetectMaxSide.
+const cnnFallbackSide = 640
 
 // Config configures an Engine.
 type Config struct {
@@ -62,21 +73,40 @@ type Config struct {
 	PoolSize int
 	// Detector is the default detector; DetectorHOG if empty.
 	Detector Detector
+	// DetectMaxSide bounds the longer side of the image a detector sees,
+	// upsampled copies included: larger photos are detected on a shrunk
+	// copy (landmarks and descriptors still read the full image), and
+	// upsampling stops at this size. DefaultDetectMaxSide if zero.
+	DetectMaxSide int
 }
+
+// DefaultDetectMaxSide is the default Config.DetectMaxSide. Photos up to
+// 2K (Full HD, the common 2048 px web sizes) are detected at their own
+// resolution, exactly as dlib would; larger ones on a copy whose longer
+// side is 2048 px, where HOG's 80 px window still finds faces of 1/25 of
+// the photo's longer side. A 640×480 or 1024×768 photo can still be
+// upsampled once. Detection work is bounded by it: a 40-megapixel photo
+// costs the same detection time as a 2048×1536 one. (At 1600 px the
+// 1800×1200 test photo jimin4.jpg gained a weak false positive, margin
+// 0.05, that detection at its own size does not report.)
+const DefaultDetectMaxSide = 2048
 
 // Options tune one Analyze call.
 type Options struct {
 	// Detector overrides the engine's default detector.
 	Detector Detector
-	// Upsample doubles the image this many times before detecting (finds
-	// faces smaller than 80 px); -1 means "once, only if nothing was found
-	// at the original size".
+	// Upsample doubles the image this many times (dlib's pyramid_up, 0–3)
+	// before detecting, which finds faces smaller than 80 px; -1 means
+	// "once, only if nothing was found at the original size". The doubled
+	// copy never exceeds the detection bound (Config.DetectMaxSide): a
+	// doubling that would is replaced by a resize to the bound, or skipped
+	// when the image is already about that large.
 	Upsample int
-	// DetectMaxSide, when positive, runs the detector on a copy shrunk so
-	// that its longer side is at most this many pixels; landmarks and
-	// descriptors still use the full image. Large photos detect several
-	// times faster; faces smaller than ~80 px at the shrunk scale are lost
-	// (Upsample recovers some of them).
+	// DetectMaxSide, when positive and below the engine's
+	// Config.DetectMaxSide, bounds the detector's copy further (see
+	// Config.DetectMaxSide); landmarks and descriptors still use the full
+	// image. Large photos detect several times faster; faces smaller than
+	// ~80 px at the shrunk scale are lost (Upsample recovers some of them).
 	DetectMaxSide int
 	// MaxFaces keeps only the first MaxFaces faces after sorting (0 = all).
 	MaxFaces int
@@ -102,6 +132,7 @@ type Engine struct {
 	// no call takes an instance any more.
 	closing   chan struct{}
 	closeOnce sync.Once
+	maxSide  int // Config.DetectMaxSide
 }
 
 // ErrClosed is returned by calls made after Close started.
@@ -131,8 +162,15 @@ func New(cfg Config) (*Engine, error) {
 	if detector == DetectorCNN && mmod == "" {
 		return nil, fmt.Errorf("%w: %s (needed by the CNN detector; run `make models`)", ErrModelMissing, filepath.Join(cfg.ModelDir, MMODFile))
 	}
-	if detector != DetectorHOG && detector != DetectorCNN {
-		return nil, fmt.Errorf("engine: unknown detector %q (want hog or cnn)", detector)
+	if detector != DetectorHOG && detector != DetectorCNN && detector != DetectorAuto {
+		return nil, fmt.Errorf("engine: unknown detector %q (want hog, cnn or auto)", detector)
+	}
+	maxSide := cfg.DetectMaxSide
+	if maxSide == 0 {
+		maxSide = DefaultDetectMaxSide
+	}
+	if maxSide < minDetectMaxSide {
+		return nil, fmt.Errorf("engine: detect max side %d is below %d px", cfg.DetectMaxSide, minDetectMaxSide)
 	}
 	n := cfg.PoolSize
 	if n <= 0 {
@@ -142,7 +180,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{models: models, pool: make(chan *dlib.Instance, n), detector: detector, hasCNN: mmod != "", closing: make(chan struct{})}
+	e := &Engine{models: models, pool: make(chan *dlib.Instance, n), detector: detector, hasCNN: mmod != "", closing: make(chan struct{}), maxSide: maxSide}
 	for i := 0; i < n; i++ {
 		in, err := dlib.NewInstance(models, resnet, mmod)
 		if err != nil {
@@ -185,6 +223,9 @@ func (e *Engine) Close() error {
 
 // PoolSize is the number of calls that can run natively at once.
 func (e *Engine) PoolSize() int { return cap(e.pool) }
+
+// DetectMaxSide is the bound on the longer side of the detector's image.
+func (e *Engine) DetectMaxSide() int { return e.maxSide }
 
 // HasCNN reports whether the CNN detector is available.
 func (e *Engine) HasCNN() bool { return e.hasCNN }
@@ -233,9 +274,11 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	if detector == "" {
 		detector = e.detector
 	}
-	kind := dlib.HOG
+	kind, fallback := dlib.HOG, false
 	switch detector {
 	case DetectorHOG:
+	case DetectorAuto:
+		fallback = e.hasCNN
 	case DetectorCNN:
 		if !e.hasCNN {
 			return nil, fmt.Errorf("%w: %s (needed by the CNN detector; run `make models`)", ErrModelMissing, MMODFile)
@@ -251,25 +294,26 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	}
 	defer func() { e.pool <- in }()
 
-	small, scale := downscale(rgb, opts.DetectMaxSide)
-	upsample := max(opts.Upsample, 0)
-	dets, err := in.Detect(small, kind, upsample)
-	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+	bound := e.maxSide
+	if opts.DetectMaxSide > 0 {
+		bound = min(bound, max(opts.DetectMaxSide, minDetectMaxSide))
 	}
-	if len(dets) == 0 && opts.Upsample < 0 {
-		if err := stageDone(ctx, "the upsampled detection"); err != nil {
-			return nil, err
-		}
-		if dets, err = in.Detect(small, kind, 1); err != nil {
+	dets, err := detect(ctx, in, rgb, kind, opts.Upsample, bound)
+	if err != nil {
+		return nil, err
+	}
+	if len(dets) == 0 && fallback {
+		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
+		kind = dlib.CNN
+		if dets, err = detect(ctx, in, rgb, kind, 0, min(bound, cnnFallbackSide)); err != nil {
+			return nil, err
+		}
 	}
-	if scale != 1 {
+	if kind == dlib.CNN {
 		for i := range dets {
-			r := dets[i].Rect
-			dets[i].Rect = image.Rect(int(float64(r.Min.X)*scale), int(float64(r.Min.Y)*scale),
-				int(float64(r.Max.X)*scale), int(float64(r.Max.Y)*scale)).Intersect(image.Rect(-rgb.Width, -rgb.Height, 2*rgb.Width, 2*rgb.Height))
+			dets[i].Rect = cnnToHOGBox(dets[i].Rect)
 		}
 	}
 	faces := make([]Face, len(dets))
@@ -315,6 +359,33 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 		faces[i].HasDescriptor = true
 	}
 	return faces, nil
+}
+
+// detect runs one detector on a copy of rgb bounded to bound px (upsampled
+// as upsample says, see Options.Upsample, but never past bound) and
+// returns the boxes in rgb's coordinates.
+func detect(ctx context.Context, in *dlib.Instance, rgb *dlib.RGB, kind dlib.DetectorKind, upsample, bound int) ([]dlib.Detection, error) {
+	small, scale := downscale(rgb, bound)
+	dets, err := in.Detect(small, kind, upsamplePlan(small.Width, small.Height, max(upsample, 0), bound))
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if retry := upsamplePlan(small.Width, small.Height, 1, bound); len(dets) == 0 && upsample < 0 && retry != (dlib.Upsample{}) {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		if dets, err = in.Detect(small, kind, retry); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+	}
+	if scale != 1 {
+		for i := range dets {
+			r := dets[i].Rect
+			dets[i].Rect = image.Rect(int(float64(r.Min.X)*scale), int(float64(r.Min.Y)*scale),
+				int(float64(r.Max.X)*scale), int(float64(r.Max.Y)*scale)).Intersect(image.Rect(-rgb.Width, -rgb.Height, 2*rgb.Width, 2*rgb.Height))
+		}
+	}
+	return dets, nil
 }
 
 // Describe computes descriptors for faces that already have landmarks

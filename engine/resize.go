@@ -91,3 +91,33 @@ func reciprocal(n uint64) uint64 {
 	}
 	return (1<<40 + n - 1) / n
 }
+
+// minDetectMaxSide is the smallest detection bound accepted: below it even
+// a VGA photo could not be detected at its own size.
+const minDetectMaxSide = 320
+
+// minPartialUpsample is the smallest enlargement worth a bounded last
+// upsampling step: less than this finds no face the original size missed.
+const minPartialUpsample = 1.2
+
+// upsamplePlan returns how to enlarge a w×h detection image by levels
+// doublings without its longer side exceeding bound: as many of dlib's
+// pyramid_up steps (w → 2w+1) as fit, then, if a doubling was refused and
+// the bound still leaves room for at least minPartialUpsample, one
+// bilinear resize to the bound. The zero plan means "detect as is".
+func upsamplePlan(w, h, levels, bound int) dlib.Upsample {
+	var p dlib.Upsample
+	for ; p.Levels < levels; p.Levels++ {
+		if max(2*w+1, 2*h+1) > bound {
+			break
+		}
+		w, h = 2*w+1, 2*h+1
+	}
+	if p.Levels == levels {
+		return p
+	}
+	if f := float64(bound) / float64(max(w, h)); f >= minPartialUpsample {
+		p.Width, p.Height = min(bound, int(float64(w)*f)), min(bound, int(float64(h)*f))
+	}
+	return p
+}

@@ -64,7 +64,7 @@ func toNRGBA(img *imageio.Image) *image.NRGBA {
 	return n
 }
 
-func rgbOf(img *imageio.Image) *dlib.RGB {
+func dlibRGBOf(img *imageio.Image) *dlib.RGB {
 	return &dlib.RGB{Pix: img.Pix, Width: img.Width, Height: img.Height, Stride: img.Stride}
 }
 
@@ -84,7 +84,7 @@ func meanAbsDiff(a, b *dlib.RGB) float64 {
 func BenchmarkImagingDownscale(b *testing.B) {
 	for _, name := range benchPhotos {
 		img := loadPhoto(b, name)
-		src := rgbOf(img)
+		src := dlibRGBOf(img)
 		ref, _ := engine.Downscale(src, benchMaxSide)
 		w, h := ref.Width, ref.Height
 		b.Run(name+"/handwritten", func(b *testing.B) {

@@ -98,3 +98,40 @@ func BenchmarkDownscale1080p(b *testing.B) {
 		})
 	}
 }
+
+func TestUpsamplePlan(t *testing.T) {
+	tests := []struct {
+		name             string
+		w, h, levels, to int
+		want             dlib.Upsample
+	}{
+		{"NoUpsample", 640, 480, 0, 2048, dlib.Upsample{}},
+		{"OneDoublingFits", 640, 480, 1, 2048, dlib.Upsample{Levels: 1}},
+		{"TwoDoublingsFitExactly", 511, 300, 2, 2047, dlib.Upsample{Levels: 2}},
+		{"SecondDoublingResizedToBound", 640, 480, 2, 2048, dlib.Upsample{Levels: 1, Width: 2048, Height: 1536}},
+		{"DoublingReplacedByResize", 1200, 800, 1, 2048, dlib.Upsample{Width: 2048, Height: 1365}},
+		{"PortraitResize", 800, 1200, 1, 2048, dlib.Upsample{Width: 1365, Height: 2048}},
+		{"AtBoundNothingToDo", 2048, 1536, 1, 2048, dlib.Upsample{}},
+		{"TooLittleRoomSkipped", 1800, 1200, 1, 2048, dlib.Upsample{}},
+		{"OffByOne", 1024, 768, 1, 2048, dlib.Upsample{Width: 2048, Height: 1536}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := upsamplePlan(tt.w, tt.h, tt.levels, tt.to)
+			if got != tt.want {
+				t.Fatalf("upsamplePlan(%d, %d, %d, %d) = %+v, want %+v", tt.w, tt.h, tt.levels, tt.to, got, tt.want)
+			}
+			// Whatever the plan, the detector's image stays inside the bound.
+			w, h := tt.w, tt.h
+			for range got.Levels {
+				w, h = 2*w+1, 2*h+1
+			}
+			if got.Width > 0 {
+				w, h = got.Width, got.Height
+			}
+			if max(w, h) > max(tt.to, max(tt.w, tt.h)) {
+				t.Fatalf("plan makes %dx%d, above the bound %d", w, h, tt.to)
+			}
+		})
+	}
+}

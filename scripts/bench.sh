@@ -28,6 +28,8 @@
 # benchmarks), BENCH_OPEN=0 (skip opening a 1M-face library: writing it
 # takes about a minute and 700 MB of disk), BENCH_LFW (1000: LFW images
 # described for the float16 recall measurement; 0 = the test photos only),
+# BENCH_DETECTORS=0 (skip detector recall/speed and the huge-upload
+# benchmark), BENCH_DETECT_LFW (200: LFW images for detector recall),
 # FACEKIT_MODEL_DIR, FACEKIT_TESTDATA.
 set -euo pipefail
 
@@ -166,6 +168,12 @@ fi
 log "float16 vs float32 search on real descriptors ($lfw LFW images)"
 FACEKIT_MODEL_DIR=$models FACEKIT_TESTDATA=$testdata go test -run 'TestFloat16OnRealDescriptors|TestFloat16SearchKeepsRecallAt1' -v -timeout 2h \
   ./store/index -args -lfw "$lfw" >"$tmp/recall.txt" 2>&1 || true
+
+if [[ ${BENCH_DETECTORS:-1} == 1 ]]; then
+  log "detector recall and speed, huge uploads (engine benchmarks)"
+  FACEKIT_MODEL_DIR=$models FACEKIT_TESTDATA=$testdata BENCH_DETECT_LFW=${BENCH_DETECT_LFW:-200} \
+    go test -run '^$' -bench 'Detectors|HugePhoto' -benchtime 1x -timeout 2h ./engine/ >"$tmp/detectors.txt" 2>&1 || true
+fi
 
 log "HTTP load on loopback"
 http_ok=
@@ -489,6 +497,19 @@ EOF
     echo "**Not run:** $http_note"
   fi
   cat <<EOF
+
+## Detectors: recall and speed (\`BenchmarkDetectors\`), huge uploads (\`BenchmarkHugePhoto\`)
+
+Recall with the server's options (upsample once when nothing is found): faces found of the 12
+annotated faces of pristin.jpg (10), eunseo.jpg and jimin3.jpg (profiles), and the share of
+${BENCH_DETECT_LFW:-200} LFW images with a box over the centre; ms per detection of jimin.jpg scaled
+to 640×480 and 1920×1080. Huge uploads: crafted files, each analysed in a fresh process (decode,
+detect on the bounded copy, landmarks, descriptor); peak RSS is that process's. See
+[detectors.md](detectors.md). Wall-clock, so only as good as the machine is idle (load average above).
+
+\`\`\`
+$(grep '^Benchmark' "$tmp/detectors.txt" 2>/dev/null || echo "not run (BENCH_DETECTORS=0)")
+\`\`\`
 
 ## How to reproduce
 

@@ -9,6 +9,7 @@ packages=(
   libdlib-dev libdlib-data          # dlib 19.24 and the 68-point landmark model
   libopenblas-dev liblapack-dev     # BLAS/LAPACK for dlib's networks
   libjpeg-dev libpng-dev libgif-dev
+  libturbojpeg0-dev                 # libjpeg-turbo's TurboJPEG API: JPEG intake (engine/imageio/turbojpeg)
   libsqlite3-dev
   postgresql-15                     # the postgres library backend and its tests (initdb, pg_ctl)
   libopencv-dev                     # OpenCV 4.6 DNN for the ONNX models (engine/ocvdnn, gocv v0.32.0)

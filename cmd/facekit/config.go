@@ -12,6 +12,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/facekit/facekit/descriptor"
+	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/store/index"
 )
 
@@ -93,9 +94,14 @@ type TencentCredential struct {
 type EngineConfig struct {
 	Models     string `toml:"models"`      // model directory (env FACEKIT_MODEL_DIR)
 	ShapeModel string `toml:"shape_model"` // 68-point landmark model (env FACEKIT_SHAPE_MODEL)
-	Detector   string `toml:"detector"`    // hog or cnn (env FACEKIT_DETECTOR)
+	Detector   string `toml:"detector"`    // auto, hog or cnn (env FACEKIT_DETECTOR)
 	Pool       int    `toml:"pool"`        // native instances, 0 = CPU count (env FACEKIT_POOL)
 	Descriptor string `toml:"descriptor"`  // descriptor model faces are described with (env FACEKIT_DESCRIPTOR)
+	// DetectMaxSide bounds the longer side of the image the detector sees,
+	// upsampled copies included (landmarks and descriptors still read the
+	// full photo); 0 = engine.DefaultDetectMaxSide (env
+	// FACEKIT_DETECT_MAX_SIDE).
+	DetectMaxSide int `toml:"detect_max_side"`
 	// Calibration is a distance → FAR curve file measured on the operator's
 	// own population (facekit calibrate --out, facekit eval pairs
 	// --calibrate); empty uses the curve embedded for the descriptor model,
@@ -187,7 +193,7 @@ func defaultConfig() Config {
 		Data:   "data",
 		Engine: EngineConfig{
 			Models:     "models/data",
-			Detector:   "hog",
+			Detector:   string(engine.DetectorAuto),
 			Descriptor: descriptor.Default,
 		},
 		Library: LibraryConfig{Thumbnails: true, SourceCrops: true, IndexPrecision: string(index.Float16), Backend: backendSQLite},
@@ -253,6 +259,13 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	str("FACEKIT_INDEX_PRECISION", &cfg.Library.IndexPrecision)
 	str("FACEKIT_LIBRARY_BACKEND", &cfg.Library.Backend)
 	str("FACEKIT_DATABASE_URL", &cfg.Library.DSN)
+	if v := getenv("FACEKIT_DETECT_MAX_SIDE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("FACEKIT_DETECT_MAX_SIDE: %w", err)
+		}
+		cfg.Engine.DetectMaxSide = n
+	}
 	if v := getenv("FACEKIT_POOL"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -306,7 +319,7 @@ func registerConfigFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (holds facekit.db)")
 	fs.StringVar(&cfg.Engine.Models, "models", cfg.Engine.Models, "directory with the model files")
 	fs.StringVar(&cfg.Engine.ShapeModel, "shape-model", cfg.Engine.ShapeModel, "68-point landmark model (default: Debian's libdlib-data copy)")
-	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: hog or cnn")
+	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: auto (HOG, the CNN only when HOG finds nothing), hog or cnn")
 	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU)")
 	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, "descriptor model: "+strings.Join(descriptor.Names(), ", ")+" (the library must hold faces of this model; see facekit reembed)")
 	fs.StringVar(&cfg.Engine.Calibration, "calibration", cfg.Engine.Calibration, "distance→FAR curve file measured on your own population (default: the model's embedded LFW curve)")

@@ -45,7 +45,7 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 	withLandmarks := fs.Bool("landmarks", false, "include the 68 landmarks")
 	withDescriptor := fs.Bool("descriptor", false, "include the 128-d descriptor")
 	upsample := fs.Int("upsample", -1, "upsample the image this many times before detecting (-1: once if nothing is found)")
-	maxSide := fs.Int("detect-max-side", 0, "detect on a copy shrunk to this longer side (0 = full size)")
+	maxSide := fs.Int("detect-max-side", 0, "detect on a copy shrunk to this longer side (0 = the engine bound, 2048)")
 	maxFaces := fs.Int("max-faces", 0, "keep at most this many faces, largest first (0 = all)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: facekit detect [flags] IMAGE...")

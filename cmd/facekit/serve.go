@@ -59,10 +59,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 		return fmt.Errorf("data directory: %w", err)
 	}
 	eng, err := engine.New(engine.Config{
-		ModelDir:   cfg.Engine.Models,
-		ShapeModel: cfg.Engine.ShapeModel,
-		PoolSize:   cfg.Engine.Pool,
-		Detector:   engine.Detector(cfg.Engine.Detector),
+		ModelDir:      cfg.Engine.Models,
+		ShapeModel:    cfg.Engine.ShapeModel,
+		PoolSize:      cfg.Engine.Pool,
+		Detector:      engine.Detector(cfg.Engine.Detector),
+		DetectMaxSide: cfg.Engine.DetectMaxSide,
 	})
 	if err != nil {
 		return err

@@ -216,9 +216,21 @@ type Detection struct {
 	Confidence float64
 }
 
-// Detect finds faces. upsample (0–3) doubles the image that many times first,
-// which finds faces smaller than the detector's 80×80 window.
-func (in *Instance) Detect(img *RGB, kind DetectorKind, upsample int) ([]Detection, error) {
+// Upsample says how Detect enlarges the image before detecting, which finds
+// faces smaller than the detectors' windows (80×80 px for HOG).
+type Upsample struct {
+	// Levels is the number of dlib pyramid_up steps (0–3); each makes a
+	// w×h image (2w+1)×(2h+1).
+	Levels int
+	// Width and Height, when positive, resize the pyramid's result
+	// bilinearly to exactly this size: a last step smaller than a doubling,
+	// used where a doubling would exceed a size bound.
+	Width, Height int
+}
+
+// Detect finds faces in img after enlarging it as up says; the boxes are in
+// img's coordinates, mapped back the way dlib's Python binding maps them.
+func (in *Instance) Detect(img *RGB, kind DetectorKind, up Upsample) ([]Detection, error) {
 	if in.ptr == nil {
 		return nil, fmt.Errorf("detect: %w", ErrClosed)
 	}
@@ -235,7 +247,7 @@ func (in *Instance) Detect(img *RGB, kind DetectorKind, upsample int) ([]Detecti
 	var pin runtime.Pinner
 	pin.Pin(&img.Pix[0])
 	defer pin.Unpin()
-	if C.fk_detect(in.ptr, &ci, C.int(kind), C.int(upsample), &out, &n, &st) != C.FK_OK {
+	if C.fk_detect(in.ptr, &ci, C.int(kind), C.int(up.Levels), C.long(up.Width), C.long(up.Height), &out, &n, &st) != C.FK_OK {
 		return nil, statusErr("detect", &st)
 	}
 	if n == 0 {

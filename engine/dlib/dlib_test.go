@@ -210,15 +210,15 @@ func TestBadArguments(t *testing.T) {
 		msg  string
 	}{
 		// Refused in C.
-		{"DetectUpsampleTooHigh", func() error { _, err := in.Detect(img, dlib.HOG, 4); return err }, "bad detect arguments"},
-		{"DetectUpsampleNegative", func() error { _, err := in.Detect(img, dlib.HOG, -1); return err }, "bad detect arguments"},
+		{"DetectUpsampleTooHigh", func() error { _, err := in.Detect(img, dlib.HOG, dlib.Upsample{Levels: 4}); return err }, "bad detect arguments"},
+		{"DetectUpsampleNegative", func() error { _, err := in.Detect(img, dlib.HOG, dlib.Upsample{Levels: -1}); return err }, "bad detect arguments"},
 		{"DescribeJitterTooHigh", func() error { _, err := in.Describe(img, good, 101); return err }, "bad describe arguments"},
 		{"DescribeJitterNegative", func() error { _, err := in.Describe(img, good, -1); return err }, "bad describe arguments"},
 		{"ChipPaddingNegative", func() error { _, err := dlib.Chip(img, shape(), 150, -0.5); return err }, "bad chip arguments"},
 		{"ChipPaddingTooLarge", func() error { _, err := dlib.Chip(img, shape(), 150, 3); return err }, "bad chip arguments"},
 		// Refused in Go before C sees a pointer.
 		{"StrideTooShort", func() error {
-			_, err := in.Detect(&dlib.RGB{Pix: make([]byte, 300), Width: 10, Height: 10, Stride: 20}, dlib.HOG, 0)
+			_, err := in.Detect(&dlib.RGB{Pix: make([]byte, 300), Width: 10, Height: 10, Stride: 20}, dlib.HOG, dlib.Upsample{})
 			return err
 		}, "inconsistent RGB buffer"},
 		{"BufferTooSmall", func() error {
@@ -240,11 +240,11 @@ func TestBadArguments(t *testing.T) {
 		if in.HasCNN() {
 			t.Fatal("HasCNN without an MMOD file")
 		}
-		_, err := in.Detect(img, dlib.CNN, 0)
+		_, err := in.Detect(img, dlib.CNN, dlib.Upsample{})
 		wantErr(t, err, dlib.ErrModel, "CNN detector model not loaded")
 	})
 	// The instance still works after refusing all of that.
-	if _, err := in.Detect(img, dlib.HOG, 0); err != nil {
+	if _, err := in.Detect(img, dlib.HOG, dlib.Upsample{}); err != nil {
 		t.Errorf("Detect after bad calls: %v", err)
 	}
 }
@@ -265,7 +265,7 @@ func TestClosedHandles(t *testing.T) {
 	}
 	// Real results first, so the closed calls below are refusing work that
 	// would otherwise succeed.
-	dets, err := in.Detect(img, dlib.HOG, 0)
+	dets, err := in.Detect(img, dlib.HOG, dlib.Upsample{})
 	if err != nil || len(dets) == 0 {
 		t.Fatalf("Detect on an open instance: %d faces, %v", len(dets), err)
 	}
@@ -290,8 +290,8 @@ func TestClosedHandles(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"Detect", func() error { _, err := in.Detect(img, dlib.HOG, 0); return err }},
-		{"DetectCNN", func() error { _, err := in.Detect(img, dlib.CNN, 0); return err }},
+		{"Detect", func() error { _, err := in.Detect(img, dlib.HOG, dlib.Upsample{}); return err }},
+		{"DetectCNN", func() error { _, err := in.Detect(img, dlib.CNN, dlib.Upsample{}); return err }},
 		{"Landmarks", func() error { _, err := in.Landmarks(img, boxes); return err }},
 		{"Describe", func() error { _, err := in.Describe(img, shapes, 0); return err }},
 	} {

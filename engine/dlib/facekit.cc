@@ -117,6 +117,36 @@ rectangle bounds_of(const long *pts) {
   return rectangle(l, t, r, b);
 }
 
+// Maps a box found on the upsampled copy back to the input image the way
+// dlib's own Python binding (and so face_recognition) does: first undo the
+// final bounded resize, if any, then pyramid_down<2>::rect_down over the
+// pyramid levels, rounded to whole pixels.
+rectangle map_back(const rectangle &r, int levels, double sx, double sy) {
+  drectangle d(r.left() * sx, r.top() * sy, r.right() * sx, r.bottom() * sy);
+  pyramid_down<2> pyr;
+  return rectangle(pyr.rect_down(d, levels));
+}
+
+// Upsamples img in place: levels pyramid_up steps (dlib's, the same as its
+// HOG detector's own upsampling), then, when out_w > 0, a bilinear resize to
+// out_w x out_h (the bounded last step facekit uses instead of a doubling
+// that would exceed its size bound). sx, sy receive the factors that map
+// coordinates of the resized image back to the pyramid level.
+template <typename image_type>
+void upsample_image(image_type &img, int levels, long out_w, long out_h, double &sx, double &sy) {
+  sx = sy = 1;
+  for (int i = 0; i < levels; i++) pyramid_up(img);
+  if (out_w > 0 && out_h > 0) {
+    image_type big;
+    big.set_size(out_h, out_w);
+    resize_image(img, big, interpolate_bilinear());
+    // resize_image maps the corner pixels onto each other.
+    sx = (img.nc() - 1) / double(std::max<long>(out_w - 1, 1));
+    sy = (img.nr() - 1) / double(std::max<long>(out_h - 1, 1));
+    swap(img, big);
+  }
+}
+
 }  // namespace
 
 struct fk_models {
@@ -192,9 +222,11 @@ fk_instance *fk_instance_new(fk_models *m, const char *resnet_path, const char *
 
 void fk_instance_free(fk_instance *in) { delete in; }
 
-int fk_detect(fk_instance *in, const fk_image *img, int kind, int upsample, fk_rect **out, int *n, fk_status *st) {
+int fk_detect(fk_instance *in, const fk_image *img, int kind, int levels, long up_w, long up_h, fk_rect **out,
+              int *n, fk_status *st) {
   return guarded(st, [&] {
-    if (!in || !valid_image(img) || !out || !n || upsample < 0 || upsample > 3) {
+    if (!in || !valid_image(img) || !out || !n || levels < 0 || levels > 3 || up_w < 0 || up_h < 0 ||
+        up_w > 20000 || up_h > 20000) {
       set_status(st, FK_ERR_ARG, "bad detect arguments");
       return FK_ERR_ARG;
     }
@@ -202,7 +234,8 @@ int fk_detect(fk_instance *in, const fk_image *img, int kind, int upsample, fk_r
     *n = 0;
     go_rgb_view v = view_of(img);
     std::vector<rect_detection> dets;
-    double scale = 1;
+    double sx = 1, sy = 1;
+    const bool up = levels > 0 || (up_w > 0 && up_h > 0);
     if (kind == 1) {
       if (!in->mmod) {
         set_status(st, FK_ERR_MODEL, "CNN detector model not loaded");
@@ -210,29 +243,22 @@ int fk_detect(fk_instance *in, const fk_image *img, int kind, int upsample, fk_r
       }
       matrix<rgb_pixel> m;
       assign_image(m, v);
-      for (int i = 0; i < upsample; i++) {
-        pyramid_up(m);
-        scale *= 2;
-      }
+      if (up) upsample_image(m, levels, up_w, up_h, sx, sy);
       for (auto &d : (*in->mmod)(m)) dets.push_back(rect_detection{d.detection_confidence, 0, d.rect});
-    } else if (upsample == 0) {
+    } else if (!up) {
       in->hog(v, dets, 0.0);
     } else {
-      array2d<rgb_pixel> up;
-      assign_image(up, v);
-      for (int i = 0; i < upsample; i++) {
-        pyramid_up(up);
-        scale *= 2;
-      }
-      in->hog(up, dets, 0.0);
+      array2d<rgb_pixel> img2;
+      assign_image(img2, v);
+      upsample_image(img2, levels, up_w, up_h, sx, sy);
+      in->hog(img2, dets, 0.0);
     }
     if (dets.empty()) return FK_OK;
     fk_rect *r = static_cast<fk_rect *>(std::malloc(sizeof(fk_rect) * dets.size()));
     if (!r) throw std::bad_alloc();
     for (size_t i = 0; i < dets.size(); i++) {
-      const rectangle &b = dets[i].rect;
-      r[i] = fk_rect{long(b.left() / scale), long(b.top() / scale), long(b.right() / scale),
-                     long(b.bottom() / scale), dets[i].detection_confidence};
+      const rectangle b = up ? map_back(dets[i].rect, levels, sx, sy) : dets[i].rect;
+      r[i] = fk_rect{b.left(), b.top(), b.right(), b.bottom(), dets[i].detection_confidence};
     }
     *out = r;
     *n = int(dets.size());

@@ -47,10 +47,14 @@ void fk_models_free(fk_models *m);
 fk_instance *fk_instance_new(fk_models *m, const char *resnet_path, const char *mmod_path, fk_status *st);
 void fk_instance_free(fk_instance *in);
 
-/* Detects faces. kind 0 = HOG, 1 = MMOD CNN. upsample doubles the image
- * that many times before detecting (boxes come back in input coordinates).
- * On success *out points to *n rects that the caller frees with fk_free. */
-int fk_detect(fk_instance *in, const fk_image *img, int kind, int upsample, fk_rect **out, int *n, fk_status *st);
+/* Detects faces. kind 0 = HOG, 1 = MMOD CNN. The image is first upsampled
+ * by levels (0-3) steps of dlib's pyramid_up (each about doubles it) and
+ * then, when up_w > 0, resized bilinearly to up_w x up_h (a bounded last
+ * step); boxes come back in input coordinates, mapped the way dlib's Python
+ * binding maps them (pyramid_down<2>::rect_down). On success *out points to
+ * *n rects that the caller frees with fk_free. */
+int fk_detect(fk_instance *in, const fk_image *img, int kind, int levels, long up_w, long up_h, fk_rect **out,
+              int *n, fk_status *st);
 
 /* Fits the 68-point shape to each of n boxes; pts receives n*68*2 longs. */
 int fk_landmarks(fk_instance *in, const fk_image *img, const fk_rect *boxes, int n, long *pts, fk_status *st);

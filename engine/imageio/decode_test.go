@@ -514,3 +514,31 @@ func TestYCbCrRowWalkMatchesPerPixel(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeTruncatedJPEG cuts a JPEG at several points: every cut is
+// ErrImageCorrupt (the header still parses, so the size gate passes and the
+// decoder itself must notice), never a partly grey image.
+func TestDecodeTruncatedJPEG(t *testing.T) {
+	m := image.NewRGBA(image.Rect(0, 0, 320, 240))
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range m.Pix {
+		m.Pix[i] = byte(r.IntN(256))
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, m, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	data := b.Bytes()
+	for _, frac := range []float64{0.2, 0.5, 0.9, 0.999} {
+		t.Run(fmt.Sprint(frac), func(t *testing.T) {
+			cut := data[:int(float64(len(data))*frac)]
+			img, err := Decode(cut, DefaultLimits())
+			if !errors.Is(err, ErrImageCorrupt) {
+				t.Fatalf("got image %v, error %v; want ErrImageCorrupt", img != nil, err)
+			}
+		})
+	}
+	if _, err := Decode(data, DefaultLimits()); err != nil {
+		t.Fatalf("whole file: %v", err)
+	}
+}
