@@ -84,9 +84,11 @@ func (d *Dialect) token(c *gin.Context) {
 		return
 	}
 	app, tok, _, err := d.core.IssueToken(c.Request.Context(), clientID, secret)
+	if !errors.Is(err, service.ErrBadCredentials) {
+		d.core.AuthSucceeded(c.ClientIP()) // not a failed sign-in: give the reserved attempt back
+	}
 	switch {
 	case errors.Is(err, service.ErrBadCredentials):
-		d.core.AuthFailed(c.ClientIP())
 		_ = c.Error(err)
 		c.JSON(http.StatusUnauthorized, oauthError{"invalid_client", "Client authentication failed"})
 		return

@@ -155,12 +155,20 @@ func (d *Dialect) verify(c *gin.Context) {
 		d.fail(c, err, nil)
 		return
 	}
+	// The attempt AuthAllowed reserved is given back unless the
+	// credentials were wrong.
+	badCredentials := false
+	defer func() {
+		if !badCredentials {
+			d.core.AuthSucceeded(c.ClientIP())
+		}
+	}()
 	var app store.App
 	authenticated := false
 	login := func(vals url.Values) error {
 		a, err := d.authenticate(ctx, vals.Get("api_id"), vals.Get("api_secret"))
 		if errors.Is(err, service.ErrBadCredentials) {
-			d.core.AuthFailed(c.ClientIP())
+			badCredentials = true
 		}
 		if err != nil {
 			return err

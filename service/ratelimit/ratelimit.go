@@ -98,3 +98,21 @@ func (l *Limiter) Allow(key string, rate float64, burst int) bool {
 	b.tokens--
 	return true
 }
+
+// Refund gives back one token that Allow spent on key, for a caller that
+// reserves before an outcome is known (a sign-in attempt) and finds that the
+// event it counts did not happen. The bucket never exceeds its size.
+func (l *Limiter) Refund(key string, rate float64, burst int) {
+	if rate <= 0 {
+		return
+	}
+	size := float64(burst)
+	if size < 1 {
+		size = max(1, rate)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[key]; ok {
+		b.tokens = min(size, b.tokens+1)
+	}
+}

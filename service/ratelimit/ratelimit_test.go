@@ -85,3 +85,35 @@ func TestPeek(t *testing.T) {
 		t.Fatal("peek found no token after a refill")
 	}
 }
+
+func TestRefund(t *testing.T) {
+	tests := []struct {
+		name    string
+		spend   int // tokens spent with Allow before the refunds
+		refunds int
+		want    int // Allows that then succeed in the same instant
+	}{
+		{"GivesBackSpentToken", 3, 1, 1},
+		{"NeverAboveBurst", 1, 5, 3},
+		{"UnknownKeyNoEffect", 0, 2, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &fakeClock{t: time.Unix(1000, 0)}
+			l := NewWithClock(c.now)
+			for range tc.spend {
+				l.Allow("addr", 0.1, 3)
+			}
+			for range tc.refunds {
+				l.Refund("addr", 0.1, 3)
+			}
+			got := 0
+			for l.Allow("addr", 0.1, 3) {
+				got++
+			}
+			if got != tc.want {
+				t.Fatalf("%d allowed after the refunds, want %d", got, tc.want)
+			}
+		})
+	}
+}
