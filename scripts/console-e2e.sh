@@ -86,7 +86,8 @@ fi
 
 rm -rf "$shots"
 status=0
-FACEKIT_URL=$url FACEKIT_API_KEY=$api_key FACEKIT_SECRET=$secret FACEKIT_PHOTOS=$testdata/faces SCREENSHOTS=$shots \
+FACEKIT_URL=$url FACEKIT_API_KEY=$api_key FACEKIT_SECRET=$secret FACEKIT_PHOTOS=$testdata/faces \
+  FACEKIT_NO_FACE=$root/testdata/intake/no-face-scene.jpg SCREENSHOTS=$shots \
   node "$e2e/console.e2e.mjs" || status=$?
 if [[ $status -ne 0 ]]; then
   echo "console-e2e: server log tail:" >&2

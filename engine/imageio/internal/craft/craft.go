@@ -207,3 +207,39 @@ func VP8L(w, h int, c color.RGBA) []byte {
 	out = append(out, "WEBP"...)
 	return append(out, chunk...)
 }
+
+// Scene draws a w×h landscape with no face in it (sky, striped grass, a
+// house, a sun): a photo-sized negative for "no face found" paths, where a
+// face-free crop of a real photo cannot be committed and a tiny or flat
+// image would be refused before detection runs.
+func Scene(w, h int) *image.RGBA {
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	horizon := h * 2 / 3
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.RGBA{uint8(90 + y*60/h), uint8(150 + y*50/h), 235, 255}
+			if y >= horizon {
+				c = color.RGBA{40, uint8(120 + (x/12+y/6)%2*20), 50, 255}
+			}
+			hx, hy := x-w*7/12, y-h/2 // house: body with a door, triangular roof
+			bodyW, roofH := w/4, h/7
+			switch {
+			case hx >= 0 && hx < bodyW && hy >= 0 && hy < h/6:
+				c = color.RGBA{180, 70, 50, 255}
+				if hx >= bodyW*2/5 && hx < bodyW*3/5 && hy >= h/16 {
+					c = color.RGBA{70, 40, 20, 255}
+				}
+			case hy < 0 && hy >= -roofH:
+				inset := (roofH + hy) * bodyW / 2 / roofH // 0 at the apex, widest at the eaves
+				if hx >= bodyW/2-inset-w/48 && hx < bodyW/2+inset+w/48 {
+					c = color.RGBA{90, 50, 40, 255}
+				}
+			}
+			if dx, dy := x-w*3/16, y-h/5; dx*dx+dy*dy < (h/10)*(h/10) { // sun
+				c = color.RGBA{250, 220, 80, 255}
+			}
+			m.SetRGBA(x, y, c)
+		}
+	}
+	return m
+}

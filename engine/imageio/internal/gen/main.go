@@ -47,6 +47,8 @@ func main() {
 		"valid.bmp":  encode(bmp.Encode, q),
 		"valid.tiff": encodeTIFF(q),
 		"valid.webp": craft.VP8L(16, 16, green),
+		// a photo-sized scene without a face, for "no face found" paths
+		"no-face-scene.jpg": craft.JPEG(craft.Scene(480, 360)),
 		// stored turned 90° counter-clockwise, to be shown turned clockwise
 		"exif-orientation-6.jpg": craft.WithExifOrientation(craft.JPEG(craft.Quadrants(24, 32, green, white, red, blue)), 6),
 
