@@ -27,8 +27,8 @@ func TestDefaultCurveMonotone(t *testing.T) {
 			t.Errorf("FAR(DistanceAtFAR(%.2e)) = %.4e", far, got)
 		}
 	}
-	if c.Model != "dlib_resnet_v1" {
-		t.Errorf("default curve is for model %q", c.Model)
+	if c.Model != DefaultModel {
+		t.Errorf("default curve is for model %q, want %q", c.Model, DefaultModel)
 	}
 }
 

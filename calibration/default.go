@@ -12,15 +12,18 @@ import (
 )
 
 // The embedded curves, one file per descriptor model named MODEL.json. The
-// default model's (dlib_resnet_v1.json) comes from `facekit calibrate`
-// (docs/calibration.md); the others from `facekit eval pairs --calibrate`
-// on the same LFW images (docs/accuracy.md).
+// dlib ResNet's (dlib_resnet_v1.json) comes from `facekit calibrate`
+// (docs/calibration.md); the others, the default model's included, from
+// `facekit eval pairs --calibrate` on the same LFW images
+// (docs/accuracy.md).
 //
 //go:embed *.json
 var curveFiles embed.FS
 
-// DefaultModel is the descriptor model Default's curve was measured for.
-const DefaultModel = "dlib_resnet_v1"
+// DefaultModel is the descriptor model Default's curve was measured for:
+// the default descriptor model (descriptor.Default; cmd/facekit's tests
+// check the two agree).
+const DefaultModel = "mobilefacenet"
 
 // ErrNoCurve means no calibration curve is embedded for a model.
 var ErrNoCurve = errors.New("calibration: no curve for model")

@@ -127,10 +127,10 @@ func TestDistanceAndCompare(t *testing.T) {
 		a, b Stored
 		want error
 	}{
-		{"SameModel", Stored{Default, v128}, Stored{Default, v128}, nil},
-		{"DifferentModels", Stored{Default, v128}, Stored{"mobilefacenet", v192}, ErrModelMismatch},
+		{"SameModel", Stored{ResNet, v128}, Stored{ResNet, v128}, nil},
+		{"DifferentModels", Stored{ResNet, v128}, Stored{"mobilefacenet", v192}, ErrModelMismatch},
 		{"UnknownModel", Stored{"nope", v128}, Stored{"nope", v128}, ErrUnknownModel},
-		{"WrongLength", Stored{Default, v192}, Stored{Default, v192}, ErrDimension},
+		{"WrongLength", Stored{ResNet, v192}, Stored{ResNet, v192}, ErrDimension},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Compare(tc.a, tc.b)
@@ -151,10 +151,14 @@ func TestRegistry(t *testing.T) {
 		if err != nil || info.Dim <= 0 || info.Summary == "" {
 			t.Errorf("Lookup(%s) = %+v, %v", n, info, err)
 		}
+		// Listings mark exactly the default model.
+		if marked := strings.HasSuffix(info.Summary, " (default)"); marked != (n == Default) {
+			t.Errorf("Lookup(%s).Summary = %q: default mark %v", n, info.Summary, marked)
+		}
 	}
 	// Callers load the native engine only for the models that say they
 	// need it (facekit reembed does): the ResNet and its mirrored variant.
-	for name, want := range map[string]bool{Default: true, Default + MirrorSuffix: true, "mobilefacenet": false, "faceres": false} {
+	for name, want := range map[string]bool{ResNet: true, ResNet + MirrorSuffix: true, "mobilefacenet": false, "faceres": false} {
 		info, err := Lookup(name)
 		if err != nil || info.NeedsEngine != want {
 			t.Errorf("Lookup(%s).NeedsEngine = %v (%v), want %v", name, info.NeedsEngine, err, want)
@@ -163,11 +167,22 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("Open(%s) without an engine: %v, want a missing-engine error", name, err)
 		}
 	}
+	// File names what Open loads: the engine's own file for the ResNet,
+	// the graph or network under the configured directories otherwise.
+	env := Env{HumanModels: "/m/human-models"}
+	for name, want := range map[string]string{ResNet: "", ResNet + MirrorSuffix: "", "mobilefacenet": "/m/human-models/mobilefacenet.json", FRFeature.Name: "/m/faceplugin/fr_feature.onnx"} {
+		if got, err := File(name, env); err != nil || got != want {
+			t.Errorf("File(%s) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	if _, err := File("nope", env); !errors.Is(err, ErrUnknownModel) {
+		t.Errorf("File(nope): %v", err)
+	}
 	if _, err := Open("nope", Env{}); !errors.Is(err, ErrUnknownModel) {
 		t.Errorf("Open(nope): %v", err)
 	}
 	if _, err := Open(Default, Env{}); err == nil {
-		t.Error("Open(default) without an engine: no error")
+		t.Error("Open(default) without a model directory: no error")
 	}
 	if _, err := Open("mobileface", Env{HumanModels: t.TempDir()}); err == nil {
 		t.Error("Open(mobileface) with no graph: no error")

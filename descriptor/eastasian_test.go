@@ -56,7 +56,7 @@ func TestEastAsianSeparation(t *testing.T) {
 		shots = append(shots, shot{strings.TrimRightFunc(strings.TrimSuffix(n, ".jpg"), unicode.IsDigit), img, faces[0]})
 	}
 	aucs := map[string]float64{}
-	for _, name := range []string{Default, MobileFaceNet.Name, FRFeature.Name} {
+	for _, name := range []string{ResNet, MobileFaceNet.Name, FRFeature.Name} {
 		d, err := Open(name, env)
 		if err != nil {
 			t.Skipf("%s not available: %v", name, err)
@@ -82,8 +82,8 @@ func TestEastAsianSeparation(t *testing.T) {
 		aucs[name] = pairAUC(gen, imp)
 		t.Logf("%s: %d photos, %d genuine / %d impostor pairs, AUC %.3f", name, len(shots), len(gen), len(imp), aucs[name])
 	}
-	if aucs[FRFeature.Name] <= aucs[Default] {
-		t.Errorf("frfeature AUC %.3f does not beat the ResNet's %.3f", aucs[FRFeature.Name], aucs[Default])
+	if aucs[FRFeature.Name] <= aucs[ResNet] {
+		t.Errorf("frfeature AUC %.3f does not beat the ResNet's %.3f", aucs[FRFeature.Name], aucs[ResNet])
 	}
 }
 

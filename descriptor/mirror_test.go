@@ -74,7 +74,7 @@ func TestMirroredDescriptorsAgree(t *testing.T) {
 	e := mustEngine(t)
 	img, f := mustFace(t, e, "jimin.jpg")
 	env := Env{Engine: e, HumanModels: filepath.Join(testenv.ModelDir(t), "human-models")}
-	d, err := Open(Default, env)
+	d, err := Open(ResNet, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestMirroredDescriptorsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flip, err := Open(Default+MirrorSuffix, env)
+	flip, err := Open(ResNet+MirrorSuffix, env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,7 @@ var FRFeature = ONNXConfig{
 func onnxSpec(cfg ONNXConfig) spec {
 	return spec{
 		name: cfg.Name, dim: cfg.Dim, metric: Cosine, summary: cfg.Summary,
+		file: func(env Env) string { return filepath.Join(env.faceplugin(), cfg.File) },
 		open: func(env Env) (Describer, error) {
 			dir := env.faceplugin()
 			if dir == "" {

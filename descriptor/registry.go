@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/engine/imageio"
@@ -48,16 +47,20 @@ type spec struct {
 	// needsEngine marks models that run in the native engine (Env.Engine).
 	needsEngine bool
 	open        func(Env) (Describer, error)
+	// file is the model file open loads under env; nil for the models
+	// whose file the engine loads.
+	file func(Env) string
 }
 
-// registry lists the models in the order Names reports them. It is
-// immutable: models are compiled in, not registered at run time.
+// registry lists the models in the order Names reports them, the default
+// first. It is immutable: models are compiled in, not registered at run
+// time.
 var registry = []spec{
+	tfSpec(MobileFaceNet), // Default: Names lists it first
+	onnxSpec(FRFeature),
 	resNetSpec,
-	tfSpec(MobileFaceNet),
 	tfSpec(MobileFace),
 	tfSpec(FaceRes),
-	onnxSpec(FRFeature),
 	// Mirror averaging is registered where it measurably helps on LFW
 	// (6000 pairs, per-fold paired differences): the ResNet gains +0.22 ±
 	// 0.075 points. MobileFaceNet lost 0.17 points on the 2400 pairs of
@@ -66,8 +69,8 @@ var registry = []spec{
 }
 
 var resNetSpec = spec{
-	name: Default, dim: engine.DescriptorSize, metric: Euclidean,
-	summary:     "dlib ResNet-29, 150×150 chip aligned from the 68 landmarks (default)",
+	name: ResNet, dim: engine.DescriptorSize, metric: Euclidean,
+	summary:     "dlib ResNet-29, 150×150 chip aligned from the 68 landmarks",
 	needsEngine: true,
 	open:        openResNet,
 }
@@ -76,8 +79,8 @@ var resNetSpec = spec{
 // MirrorSuffix): twice the cost per face.
 func mirrorSpec(s spec) spec {
 	return spec{
-		name: s.name + MirrorSuffix, dim: s.dim, metric: s.metric, needsEngine: s.needsEngine,
-		summary: strings.TrimSuffix(s.summary, " (default)") + "; mean of the face's and its mirror image's descriptors",
+		name: s.name + MirrorSuffix, dim: s.dim, metric: s.metric, needsEngine: s.needsEngine, file: s.file,
+		summary: s.summary + "; mean of the face's and its mirror image's descriptors",
 		open: func(env Env) (Describer, error) {
 			d, err := s.open(env)
 			if err != nil {
@@ -91,6 +94,7 @@ func mirrorSpec(s spec) spec {
 func tfSpec(cfg TFConfig) spec {
 	return spec{
 		name: cfg.Name, dim: cfg.Dim, metric: Cosine, summary: cfg.Summary,
+		file: func(env Env) string { return filepath.Join(env.HumanModels, cfg.File) },
 		open: func(env Env) (Describer, error) {
 			if env.HumanModels == "" {
 				return nil, fmt.Errorf("descriptor: %s: no human-models directory configured", cfg.Name)
@@ -137,7 +141,27 @@ func Lookup(name string) (Info, error) {
 		sort.Strings(known)
 		return Info{}, fmt.Errorf("%w: %q (known: %v)", ErrUnknownModel, name, known)
 	}
-	return Info{Name: s.name, Dim: s.dim, Metric: s.metric, Summary: s.summary, NeedsEngine: s.needsEngine}, nil
+	summary := s.summary
+	if s.name == Default {
+		summary += " (default)"
+	}
+	return Info{Name: s.name, Dim: s.dim, Metric: s.metric, Summary: summary, NeedsEngine: s.needsEngine}, nil
+}
+
+// File returns the model file Open(name, env) would load, for listings
+// such as `facekit models`; "" for the models the native engine loads (the
+// dlib ResNet and its variant), and ErrUnknownModel for an unregistered
+// name.
+func File(name string, env Env) (string, error) {
+	s, ok := lookup(name)
+	if !ok {
+		_, err := Lookup(name)
+		return "", err
+	}
+	if s.file == nil {
+		return "", nil
+	}
+	return s.file(env), nil
 }
 
 // Open loads the named model. Returns ErrUnknownModel for an unregistered
@@ -160,12 +184,12 @@ type resNet struct{ e *engine.Engine }
 
 func openResNet(env Env) (Describer, error) {
 	if env.Engine == nil {
-		return nil, fmt.Errorf("descriptor: %s needs an engine", Default)
+		return nil, fmt.Errorf("descriptor: %s needs an engine", ResNet)
 	}
 	return resNet{env.Engine}, nil
 }
 
-func (resNet) Name() string   { return Default }
+func (resNet) Name() string   { return ResNet }
 func (resNet) Dim() int       { return engine.DescriptorSize }
 func (resNet) Metric() Metric { return Euclidean }
 
@@ -177,7 +201,7 @@ func (r resNet) Describe(ctx context.Context, img *imageio.Image, f engine.Face)
 	}
 	faces := []engine.Face{f}
 	if err := r.e.Describe(ctx, img, faces); err != nil {
-		return nil, fmt.Errorf("descriptor: %s: %w", Default, err)
+		return nil, fmt.Errorf("descriptor: %s: %w", ResNet, err)
 	}
 	return append([]float32(nil), faces[0].Descriptor[:]...), nil
 }

@@ -121,7 +121,7 @@ func BenchmarkDescribePath640x480(b *testing.B) {
 	e := mustEngine(b)
 	img, _ := vga(b, "jimin.jpg")
 	ctx := context.Background()
-	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: e})
+	resnet, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: e})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func TestLFWSubsetResNet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	d, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	d, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestLFWSubsetResNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, _ := descriptor.Lookup(descriptor.Default)
+	info, _ := descriptor.Lookup(descriptor.ResNet)
 	rep, err := NewReport(pairs, res, []descriptor.Info{info}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +64,8 @@ func TestLFWSubsetResNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for im, v := range res.Vectors[descriptor.Default] {
-		w := again.Vectors[descriptor.Default][im]
+	for im, v := range res.Vectors[descriptor.ResNet] {
+		w := again.Vectors[descriptor.ResNet][im]
 		if len(w) != len(v) || w[0] != v[0] || w[len(w)-1] != v[len(v)-1] {
 			t.Fatalf("%s: cached descriptor differs", im)
 		}

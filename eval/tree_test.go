@@ -133,7 +133,7 @@ func TestTreeRealPhotos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	d, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestTreeRealPhotos(t *testing.T) {
 	if st.Genuine != 4 || st.Impostor != 11 || st.Identities != 3 {
 		t.Fatalf("stats %+v, want 4 genuine, 11 impostor, 3 identities", st)
 	}
-	info, _ := descriptor.Lookup(descriptor.Default)
+	info, _ := descriptor.Lookup(descriptor.ResNet)
 	rep, err := NewReport(pairs, res, []descriptor.Info{info}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestTreeRealPhotos(t *testing.T) {
 	}
 	// The reference recomputes every distance from the vectors itself.
 	var ref []Score
-	vec := res.Vectors[descriptor.Default]
+	vec := res.Vectors[descriptor.ResNet]
 	for i, a := range ims {
 		for _, b := range ims[i+1:] {
 			va, okA := vec[a.Path]

@@ -81,7 +81,9 @@ func TestServeOtherDescriptor(t *testing.T) {
 	}
 	deps := Deps{Engine: eng, Library: db, Searcher: db, Apps: db, FaceTokens: db, Descriptor: mobile}
 
-	deps.Curve = calibration.Default()
+	if deps.Curve, err = calibration.ForModel(descriptor.ResNet); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := New(Config{}, deps); err == nil || !strings.Contains(err.Error(), `curve is for "dlib_resnet_v1"`) {
 		t.Fatalf("New with the ResNet's curve for mobileface: %v", err)
 	}

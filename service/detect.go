@@ -128,7 +128,7 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	if opts.CountAll {
 		engineMax = 0
 	}
-	// Every model, the default dlib ResNet included, describes the faces
+	// Every model, the dlib ResNet included, describes the faces
 	// below through its Describer; the engine only detects and fits
 	// landmarks here.
 	faces, err := s.deps.Engine.Analyze(ctx, img.Image, engine.Options{

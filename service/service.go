@@ -136,8 +136,9 @@ type LivenessChecker interface {
 // or leave the values absent, without them).
 type Deps struct {
 	Engine Engine
-	// Descriptor describes every detected face, the default dlib ResNet
-	// (descriptor.Open(descriptor.Default, ...)) like any other model.
+	// Descriptor describes every detected face: the default model
+	// (descriptor.Open(descriptor.Default, ...)), the dlib ResNet
+	// (descriptor.ResNet) or any other registered model.
 	Descriptor descriptor.Describer
 	Library    store.Library
 	Searcher   store.Searcher
@@ -184,7 +185,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	case deps.Engine == nil:
 		return nil, errors.New("service: Deps.Engine is required")
 	case deps.Descriptor == nil:
-		return nil, errors.New("service: Deps.Descriptor is required (descriptor.Open(descriptor.Default, ...) for the dlib ResNet)")
+		return nil, errors.New("service: Deps.Descriptor is required (descriptor.Open of a registered model)")
 	case deps.Library == nil, deps.Searcher == nil:
 		return nil, errors.New("service: Deps.Library and Deps.Searcher are required")
 	case deps.Apps == nil:

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/facekit/facekit/calibration"
+	"github.com/facekit/facekit/descriptor"
 )
 
 func TestLoadCalibration(t *testing.T) {
@@ -20,12 +23,18 @@ func TestLoadCalibration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mfn, err := os.ReadFile("../../calibration/mobilefacenet.json")
+	// A model other than the default, with its own embedded curve.
+	other, err := os.ReadFile("../../calibration/frfeature.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	own := write("own.json", string(resnet))
-	ownMFN := write("mfn.json", string(mfn))
+	def, err := os.ReadFile("../../calibration/" + descriptor.Default + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := write("own.json", string(def))
+	ownResNet := write("resnet.json", string(resnet))
+	ownOther := write("frfeature.json", string(other))
 	broken := write("broken.json", `{"model":"dlib_resnet_v1","points":[{"distance":0.5,"far":0.1},{"distance":0.4,"far":0.2}]}`)
 
 	tests := []struct {
@@ -36,9 +45,13 @@ func TestLoadCalibration(t *testing.T) {
 		wantErr    string
 	}{
 		{name: "NoneConfigured"},
-		{name: "OwnCurveOfDefaultModel", file: own, wantModel: "dlib_resnet_v1"},
-		{name: "OwnCurveOfConfiguredModel", file: ownMFN, descriptor: "mobilefacenet", wantModel: "mobilefacenet"},
-		{name: "CurveOfAnotherModel", file: ownMFN, wantErr: `curve of model "mobilefacenet", but faces are described with "dlib_resnet_v1"`},
+		{name: "OwnCurveOfDefaultModel", file: own, wantModel: descriptor.Default},
+		{name: "OwnCurveOfConfiguredModel", file: ownOther, descriptor: "frfeature", wantModel: "frfeature"},
+		{name: "CurveOfAnotherModel", file: ownOther, wantErr: `curve of model "frfeature", but faces are described with "` + descriptor.Default + `"`},
+		// A ResNet curve kept from before the change of default needs the
+		// ResNet named with it.
+		{name: "ResNetCurveWithoutModel", file: ownResNet, wantErr: `curve of model "dlib_resnet_v1", but faces are described with "` + descriptor.Default + `"`},
+		{name: "ResNetCurveWithModel", file: ownResNet, descriptor: descriptor.ResNet, wantModel: "dlib_resnet_v1"},
 		{name: "NotMonotone", file: broken, wantErr: "not strictly increasing"},
 		{name: "Missing", file: filepath.Join(dir, "absent.json"), wantErr: "no such file"},
 	}
@@ -63,5 +76,25 @@ func TestLoadCalibration(t *testing.T) {
 				t.Fatalf("curve = %+v, want model %q", c, tt.wantModel)
 			}
 		})
+	}
+}
+
+// The default descriptor model, the curve a server falls back to and the
+// one the calibration package calls its default are one model: scores of
+// a default server mean what the vendors say only with that model's curve.
+func TestDefaultModelAndCurveAgree(t *testing.T) {
+	cfg, err := loadConfig("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Engine.DescriptorModel(); got != descriptor.Default {
+		t.Errorf("default config describes with %q, want %q", got, descriptor.Default)
+	}
+	if calibration.DefaultModel != descriptor.Default {
+		t.Errorf("calibration.DefaultModel = %q, descriptor.Default = %q", calibration.DefaultModel, descriptor.Default)
+	}
+	c, err := curveFor(cfg)
+	if err != nil || c.Model != descriptor.Default {
+		t.Errorf("curve of the default config: %+v, %v", c, err)
 	}
 }

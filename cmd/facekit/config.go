@@ -96,7 +96,11 @@ type EngineConfig struct {
 	ShapeModel string `toml:"shape_model"` // 68-point landmark model (env FACEKIT_SHAPE_MODEL)
 	Detector   string `toml:"detector"`    // auto, hog or cnn (env FACEKIT_DETECTOR)
 	Pool       int    `toml:"pool"`        // native instances, 0 = CPU count (env FACEKIT_POOL)
-	Descriptor string `toml:"descriptor"`  // descriptor model faces are described with (env FACEKIT_DESCRIPTOR)
+	// Descriptor is the descriptor model faces are described with (env
+	// FACEKIT_DESCRIPTOR). Unset, a server or enroll follows the model of
+	// a library that already holds faces of one model, and describes a new
+	// or empty library with descriptor.Default (see followLibraryModel).
+	Descriptor string `toml:"descriptor"`
 	// DetectMaxSide bounds the longer side of the image the detector sees,
 	// upsampled copies included (landmarks and descriptors still read the
 	// full photo); 0 = engine.DefaultDetectMaxSide (env
@@ -110,7 +114,7 @@ type EngineConfig struct {
 }
 
 // DescriptorModel is the descriptor model faces are described with: the
-// configured one, else the default dlib ResNet.
+// configured one, else descriptor.Default.
 func (c EngineConfig) DescriptorModel() string {
 	if c.Descriptor == "" {
 		return descriptor.Default
@@ -193,8 +197,9 @@ func defaultConfig() Config {
 		Data:   "data",
 		Engine: EngineConfig{
 			Models:     "models/data",
-			Detector:   string(engine.DetectorAuto),
-			Descriptor: descriptor.Default,
+			Detector: string(engine.DetectorAuto),
+			// Descriptor stays unset: a server then follows its
+			// library's model (DescriptorModel gives the default).
 		},
 		Library: LibraryConfig{Thumbnails: true, SourceCrops: true, IndexPrecision: string(index.Float16), Backend: backendSQLite},
 	}
@@ -321,7 +326,7 @@ func registerConfigFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Engine.ShapeModel, "shape-model", cfg.Engine.ShapeModel, "68-point landmark model (default: Debian's libdlib-data copy)")
 	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: auto (HOG, the CNN only when HOG finds nothing), hog or cnn")
 	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU)")
-	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, "descriptor model: "+strings.Join(descriptor.Names(), ", ")+" (the library must hold faces of this model; see facekit reembed)")
+	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, descriptorFlagUsage)
 	fs.StringVar(&cfg.Engine.Calibration, "calibration", cfg.Engine.Calibration, "distance→FAR curve file measured on your own population (default: the model's embedded LFW curve)")
 	fs.Float64Var(&cfg.Server.QPS, "qps", cfg.Server.QPS, "default per-application request rate limit (0 = unlimited)")
 	fs.BoolVar(&cfg.Server.AllowPrivateURLs, "allow-private-urls", cfg.Server.AllowPrivateURLs, "let image_type=URL reach loopback and private networks")

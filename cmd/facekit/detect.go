@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"strings"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 )
 
@@ -18,6 +20,9 @@ type detectedFace struct {
 	Pose        engine.Pose `json:"pose"`
 	Landmarks   [][2]int    `json:"landmarks,omitempty"`
 	Descriptor  []float32   `json:"descriptor,omitempty"`
+	// DescriptorModel names the model of Descriptor: vectors of different
+	// models are not comparable.
+	DescriptorModel string `json:"descriptor_model,omitempty"`
 }
 
 type box struct {
@@ -43,7 +48,9 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 	}
 	asJSON := fs.Bool("json", false, "print JSON")
 	withLandmarks := fs.Bool("landmarks", false, "include the 68 landmarks")
-	withDescriptor := fs.Bool("descriptor", false, "include the 128-d descriptor")
+	withDescriptor := fs.Bool("descriptor", false, "include each face's descriptor, of the configured model (--descriptor-model)")
+	fs.StringVar(&cfg.Engine.Descriptor, "descriptor-model", cfg.Engine.Descriptor,
+		"descriptor model of --descriptor: "+strings.Join(descriptor.Names(), ", ")+" (default: config [engine] descriptor, env FACEKIT_DESCRIPTOR, else "+descriptor.Default+")")
 	upsample := fs.Int("upsample", -1, "upsample the image this many times before detecting (-1: once if nothing is found)")
 	maxSide := fs.Int("detect-max-side", 0, "detect on a copy shrunk to this longer side (0 = the engine bound, 2048)")
 	maxFaces := fs.Int("max-faces", 0, "keep at most this many faces, largest first (0 = all)")
@@ -63,13 +70,19 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer eng.Close()
+	var desc descriptor.Describer
+	if *withDescriptor {
+		if desc, err = openDescriptor(*cfg, eng); err != nil {
+			return err
+		}
+	}
 
-	opts := engine.Options{Upsample: *upsample, DetectMaxSide: *maxSide, MaxFaces: *maxFaces, Landmarks: true, Descriptors: *withDescriptor}
+	opts := engine.Options{Upsample: *upsample, DetectMaxSide: *maxSide, MaxFaces: *maxFaces, Landmarks: true}
 	var results []detectedImage
 	failed := 0
 	for _, path := range fs.Args() {
 		res := detectedImage{File: path, Faces: []detectedFace{}}
-		faces, w, h, err := detectFile(eng, path, opts)
+		faces, w, h, err := detectFile(eng, desc, path, opts)
 		if err != nil {
 			failed++
 			res.Error = err.Error()
@@ -82,7 +95,7 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 		}
 		res.Width, res.Height = w, h
 		for _, f := range faces {
-			res.Faces = append(res.Faces, toDetected(f, *withLandmarks, *withDescriptor))
+			res.Faces = append(res.Faces, toDetected(f, *withLandmarks))
 		}
 		results = append(results, res)
 	}
@@ -101,19 +114,46 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func detectFile(eng *engine.Engine, path string, opts engine.Options) ([]engine.Face, int, int, error) {
+// describedFace is a detected face with its descriptor, when one was asked
+// for.
+type describedFace struct {
+	engine.Face
+	Vector []float32
+	Model  string
+}
+
+// detectFile detects the faces of the image at path and, when desc is not
+// nil, describes each with it (the dlib ResNet inside the engine's own
+// pass, another model from the landmarks afterwards).
+func detectFile(eng *engine.Engine, desc descriptor.Describer, path string, opts engine.Options) ([]describedFace, int, int, error) {
 	img, err := loadImage(path)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	faces, err := eng.Analyze(context.Background(), img, opts)
+	ctx := context.Background()
+	if desc != nil {
+		opts.Landmarks = true // every model aligns from them
+		opts.Descriptors = desc.Name() == descriptor.ResNet
+	}
+	faces, err := eng.Analyze(ctx, img, opts)
 	if err != nil {
 		return nil, img.Width, img.Height, fmt.Errorf("%s: %w", path, err)
 	}
-	return faces, img.Width, img.Height, nil
+	out := make([]describedFace, len(faces))
+	for i, f := range faces {
+		out[i].Face = f
+		if desc == nil {
+			continue
+		}
+		if out[i].Vector, err = desc.Describe(ctx, img, f); err != nil {
+			return nil, img.Width, img.Height, fmt.Errorf("%s: face %d: %w", path, i+1, err)
+		}
+		out[i].Model = desc.Name()
+	}
+	return out, img.Width, img.Height, nil
 }
 
-func toDetected(f engine.Face, landmarks, descriptor bool) detectedFace {
+func toDetected(f describedFace, landmarks bool) detectedFace {
 	d := detectedFace{
 		Box:         boxOf(f.Rect),
 		Probability: round(f.Probability, 4),
@@ -125,9 +165,7 @@ func toDetected(f engine.Face, landmarks, descriptor bool) detectedFace {
 			d.Landmarks = append(d.Landmarks, [2]int{p.X, p.Y})
 		}
 	}
-	if descriptor && f.HasDescriptor {
-		d.Descriptor = f.Descriptor[:]
-	}
+	d.Descriptor, d.DescriptorModel = f.Vector, f.Model
 	return d
 }
 
@@ -148,7 +186,7 @@ func printDetected(w io.Writer, results []detectedImage, landmarks, descriptor b
 				fmt.Fprintf(w, "    landmarks: %v\n", f.Landmarks)
 			}
 			if descriptor {
-				fmt.Fprintf(w, "    descriptor: %v\n", f.Descriptor)
+				fmt.Fprintf(w, "    descriptor (%s): %v\n", f.DescriptorModel, f.Descriptor)
 			}
 		}
 	}

@@ -52,7 +52,7 @@ type enrollOptions struct {
 	// sourceCrops keeps each face's source crop (facekit reembed).
 	sourceCrops bool
 	// describer describes the faces: the library's model; nil means the
-	// default dlib ResNet, opened over the engine.
+	// dlib ResNet, opened over the engine.
 	describer descriptor.Describer
 	minFace   int     // pixels; smaller faces are "poor quality"
 	maxPose   float64 // degrees of |yaw| or |pitch|
@@ -118,7 +118,7 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opts.group, "group", "", "group id to enroll into (required; created when absent)")
 	noThumbs := fs.Bool("no-thumbnails", !cfg.Library.Thumbnails, "do not store a small face crop per enrolled face (config [library] thumbnails)")
 	noCrops := fs.Bool("no-source-crops", !cfg.Library.SourceCrops, "do not store the aligned face crop facekit reembed re-describes faces from (config [library] source_crops)")
-	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, "descriptor model: "+strings.Join(descriptor.Names(), ", ")+" (the library's model)")
+	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, descriptorFlagUsage)
 	fs.IntVar(&opts.minFace, "min-face", 40, "skip faces whose box is narrower than this many pixels")
 	fs.Float64Var(&opts.maxPose, "max-pose", 50, "skip faces turned more than this many degrees (yaw or pitch)")
 	level := fs.String("quality", "LOW", "quality control level a face must pass: NONE, LOW, NORMAL or HIGH (blur, illumination, occlusion, size, pose)")
@@ -151,6 +151,11 @@ func runEnroll(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	if note, err := followLibraryModel(ctx, db, &cfg); err != nil {
+		return err
+	} else if note != "" {
+		fmt.Fprintln(stderr, "facekit enroll: "+note)
+	}
 	eng, err := openEngine(cfg)
 	if err != nil {
 		return err
@@ -308,12 +313,13 @@ func enroll(ctx context.Context, eng *engine.Engine, db Library, opts enrollOpti
 }
 
 // enrollService is the service the enrollment runs through: the library's
-// descriptor model, thumbnails and source crops as opts asks, one analysis
-// slot per worker.
+// descriptor model (opts.describer; the dlib ResNet when nil, as tests
+// that enroll a library of the old default use), thumbnails and source
+// crops as opts asks, one analysis slot per worker.
 func enrollService(eng *engine.Engine, db Library, opts enrollOptions, workers int) (*service.Service, error) {
 	desc := opts.describer
 	if desc == nil {
-		d, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+		d, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 		if err != nil {
 			return nil, fmt.Errorf("descriptor: %w", err)
 		}

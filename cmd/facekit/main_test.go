@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facekit/facekit/calibration"
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/internal/testenv"
 )
@@ -26,41 +29,74 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 
 func TestDetectPrintsFacesAsJSON(t *testing.T) {
 	models := testenv.ModelDir(t)
-	code, out, errOut := runCLI(t, "detect", "--models", models, "--json", "--descriptor", testenv.Face(t, "pristin.jpg"), testenv.Face(t, "bona.jpg"))
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	var res []detectedImage
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("output is not JSON: %v\n%s", err, out)
-	}
-	if len(res) != 2 || len(res[0].Faces) != 10 || len(res[1].Faces) != 1 {
-		t.Fatalf("got %d images with %v faces", len(res), res)
-	}
-	if len(res[1].Faces[0].Descriptor) != 128 {
-		t.Errorf("descriptor has %d values", len(res[1].Faces[0].Descriptor))
+	// --descriptor prints the configured model's vectors, named: the
+	// default model's, or the one --descriptor-model names.
+	for _, model := range []string{"", descriptor.ResNet} {
+		t.Run("Model="+model, func(t *testing.T) {
+			args := []string{"detect", "--models", models, "--json", "--descriptor"}
+			want := descriptor.Default
+			if model != "" {
+				args, want = append(args, "--descriptor-model", model), model
+			}
+			code, out, errOut := runCLI(t, append(args, testenv.Face(t, "pristin.jpg"), testenv.Face(t, "bona.jpg"))...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var res []detectedImage
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			if len(res) != 2 || len(res[0].Faces) != 10 || len(res[1].Faces) != 1 {
+				t.Fatalf("got %d images with %v faces", len(res), res)
+			}
+			info, err := descriptor.Lookup(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, im := range res {
+				for i, f := range im.Faces {
+					if len(f.Descriptor) != info.Dim || f.DescriptorModel != want {
+						t.Errorf("%s face %d: %d values of model %q, want %d of %q", im.File, i, len(f.Descriptor), f.DescriptorModel, info.Dim, want)
+					}
+				}
+			}
+		})
 	}
 }
 
+// compare answers with the configured model and that model's curve: the
+// default threshold is its calibrated 1-in-1000 point, so a model's verdict
+// does not depend on another model's distance scale.
 func TestCompare(t *testing.T) {
 	models := testenv.ModelDir(t)
 	tests := []struct {
-		name string
-		a, b string
-		same bool
+		name  string
+		model string
+		a, b  string
+		same  bool
 	}{
-		{"SamePerson", "jimin.jpg", "jimin2.jpg", true},
-		{"DifferentPeople", "jimin.jpg", "bona.jpg", false},
+		{"SamePerson", "", "jimin.jpg", "jimin2.jpg", true},
+		{"DifferentPeople", "", "jimin.jpg", "bona.jpg", false},
+		{"ResNetSamePerson", descriptor.ResNet, "jimin.jpg", "jimin2.jpg", true},
+		{"ResNetDifferentPeople", descriptor.ResNet, "jimin.jpg", "bona.jpg", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := runCLI(t, "compare", "--models", models, "--json", testenv.Face(t, tt.a), testenv.Face(t, tt.b))
+			args := []string{"compare", "--models", models, "--json"}
+			want := descriptor.Default
+			if tt.model != "" {
+				args, want = append(args, "--descriptor", tt.model), tt.model
+			}
+			code, out, errOut := runCLI(t, append(args, testenv.Face(t, tt.a), testenv.Face(t, tt.b))...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
 			var res struct {
-				Distance float64 `json:"distance"`
-				Same     bool    `json:"same"`
+				Model     string  `json:"model"`
+				Distance  float64 `json:"distance"`
+				Threshold float64 `json:"threshold"`
+				Same      bool    `json:"same"`
+				FAR       float64 `json:"false_accept_rate"`
 			}
 			if err := json.Unmarshal([]byte(out), &res); err != nil {
 				t.Fatal(err)
@@ -68,8 +104,24 @@ func TestCompare(t *testing.T) {
 			if res.Same != tt.same {
 				t.Errorf("same = %v at distance %.3f, want %v", res.Same, res.Distance, tt.same)
 			}
+			curve, err := calibration.ForModel(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Model != want || math.Abs(res.Threshold-curve.DistanceAtFAR(defaultCompareFAR)) > 1e-4 ||
+				math.Abs(res.FAR-curve.FAR(res.Distance)) > 1e-3*res.FAR+1e-12 {
+				t.Errorf("model %q threshold %.4f FAR %g, want %q's curve: threshold %.4f, FAR %g",
+					res.Model, res.Threshold, res.FAR, want, curve.DistanceAtFAR(defaultCompareFAR), curve.FAR(res.Distance))
+			}
 		})
 	}
+	t.Run("CurveOfAnotherModel", func(t *testing.T) {
+		code, _, errOut := runCLI(t, "compare", "--models", models, "--calibration", "../../calibration/frfeature.json",
+			testenv.Face(t, "jimin.jpg"), testenv.Face(t, "bona.jpg"))
+		if code == 0 || !strings.Contains(errOut, `curve of model "frfeature"`) {
+			t.Errorf("exit %d, stderr %q: want the curve refused", code, errOut)
+		}
+	})
 }
 
 // Errors are one line on stderr and a non-zero exit.
@@ -262,6 +314,17 @@ func TestREADMEConfigBlockLoads(t *testing.T) {
 	if cfg.Addr != defaultConfig().Addr {
 		t.Errorf("README default addr %q differs from the code's %q", cfg.Addr, defaultConfig().Addr)
 	}
+	// The descriptor line shows the default: unset, which follows the
+	// library's model and is descriptor.Default for a new library.
+	if cfg.Engine.Descriptor != defaultConfig().Engine.Descriptor || cfg.Engine.DescriptorModel() != descriptor.Default {
+		t.Errorf("README descriptor %q (model %q) differs from the code's default %q (model %q)",
+			cfg.Engine.Descriptor, cfg.Engine.DescriptorModel(), defaultConfig().Engine.Descriptor, descriptor.Default)
+	}
+	for _, line := range strings.Split(block, "\n") {
+		if strings.HasPrefix(line, "descriptor =") && !strings.Contains(line, "else "+descriptor.Default) {
+			t.Errorf("README descriptor line does not name the default model %s: %q", descriptor.Default, line)
+		}
+	}
 	for _, key := range tomlKeys(reflect.TypeOf(Config{})) {
 		if !strings.Contains(block, key+" =") {
 			t.Errorf("README config block lacks key %q", key)
@@ -315,13 +378,18 @@ func TestEngineCommandsReadConfig(t *testing.T) {
 	if err := os.WriteFile(file, []byte("[engine]\nmodels = \"/from/file\"\nshape_model = \"/from/file/shape.dat\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The default descriptor model's own file is listed as required.
+	defaultModelFile, err := descriptor.File(descriptor.Default, descriptor.Env{HumanModels: "models/data/human-models"})
+	if err != nil || defaultModelFile == "" {
+		t.Fatalf("default model file %q, %v", defaultModelFile, err)
+	}
 	tests := []struct {
 		name string
 		env  string
 		args []string
 		want []string
 	}{
-		{"Defaults", "", nil, []string{"models/data/" + engine.ResNetFile, engine.DefaultShapeModel}},
+		{"Defaults", "", nil, []string{"models/data/" + engine.ResNetFile, engine.DefaultShapeModel, "descriptor " + descriptor.Default + " " + defaultModelFile}},
 		{"File", "", []string{"--config", file}, []string{"/from/file/" + engine.ResNetFile, "/from/file/shape.dat"}},
 		{"EnvOverFile", "/from/env", []string{"--config", file}, []string{"/from/env/" + engine.ResNetFile, "/from/file/shape.dat"}},
 		{"FlagOverEnv", "/from/env", []string{"--config", file, "--models", "/from/flag"}, []string{"/from/flag/" + engine.ResNetFile}},
@@ -330,6 +398,7 @@ func TestEngineCommandsReadConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("FACEKIT_CONFIG", "")
 			t.Setenv("FACEKIT_SHAPE_MODEL", "")
+			t.Setenv("FACEKIT_DESCRIPTOR", "")
 			t.Setenv("FACEKIT_MODEL_DIR", tt.env)
 			_, out, errOut := runCLI(t, append([]string{"models"}, tt.args...)...)
 			for _, w := range tt.want {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/facekit/facekit/descriptor"
 	"github.com/facekit/facekit/engine"
 )
 
@@ -23,6 +24,14 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 		{"68-point landmarks", shapeModel(*cfg), "required (Debian libdlib-data; make setup)"},
 		{"ResNet descriptor", filepath.Join(cfg.Engine.Models, engine.ResNetFile), "required (make models)"},
 		{"MMOD CNN detector", filepath.Join(cfg.Engine.Models, engine.MMODFile), "optional, for --detector cnn (make models)"},
+	}
+	// The configured descriptor model's own file, when the engine does not
+	// load it: the default model (mobilefacenet) is not the engine's ResNet.
+	model := cfg.Engine.DescriptorModel()
+	if f, err := descriptor.File(model, descriptor.Env{HumanModels: humanModelsDir(*cfg)}); err != nil {
+		return err
+	} else if f != "" {
+		files = append(files, entry{"descriptor " + model, f, "required, the configured descriptor model (make models)"})
 	}
 	missing := 0
 	for _, f := range files {

@@ -98,7 +98,7 @@ func reembedLibrary(ctx context.Context, cfg Config, o reembedOptions, stdout, s
 	}
 	switch {
 	case err == nil:
-		fmt.Fprintf(stdout, "serve with --descriptor %s (or [engine] descriptor = %q)\n", o.to, o.to)
+		fmt.Fprintf(stdout, "serve with --descriptor %s (or [engine] descriptor = %q; a server with no descriptor configured follows the library's model)\n", o.to, o.to)
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stdout, "interrupted: run the same command again to resume")
 	}

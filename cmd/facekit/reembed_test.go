@@ -15,11 +15,12 @@ import (
 	"github.com/facekit/facekit/quality"
 )
 
-// TestReembedCommand enrolls photos with the default model, migrates the
-// library with `facekit reembed`, and checks what follows: serve refuses
-// the library under the old model and names the way out, enroll adds faces
-// of the new model, and a face enrolled without a source crop blocks the
-// next migration by name.
+// TestReembedCommand enrolls photos with the dlib ResNet (the default
+// before mobilefacenet), migrates the library with `facekit reembed`, and
+// checks what follows: serve refuses the library under an explicitly
+// configured other model and names the way out, serve with no model
+// configured follows the library, enroll adds faces of the new model, and
+// a face enrolled without a source crop blocks the next migration by name.
 func TestReembedCommand(t *testing.T) {
 	eng := mustEngine(t)
 	models := testenv.ModelDir(t)
@@ -54,15 +55,39 @@ func TestReembedCommand(t *testing.T) {
 	}
 
 	t.Run("ServeRefusesOtherModel", func(t *testing.T) {
+		// A model configured explicitly is a promise: a library of another
+		// model is refused, naming the exact way out.
 		cfg := defaultConfig()
-		cfg.Data, cfg.Engine.Models, cfg.Addr = data, models, "127.0.0.1:0"
+		cfg.Data, cfg.Engine.Models, cfg.Addr, cfg.Engine.Descriptor = data, models, "127.0.0.1:0", descriptor.Default
 		err := serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string) { t.Error("server started") })
 		if err == nil {
-			t.Fatal("serve accepted a mobileface library while describing with the ResNet")
+			t.Fatal("serve accepted a mobileface library while describing with " + descriptor.Default)
 		}
-		for _, want := range []string{"holds 3 faces of descriptor model mobileface", "described with dlib_resnet_v1", "facekit reembed --data " + data + " --to dlib_resnet_v1", "--descriptor mobileface"} {
+		for _, want := range []string{"holds 3 faces of descriptor model mobileface", "described with " + descriptor.Default,
+			"run `facekit reembed --data " + data + " --to " + descriptor.Default + "`", "--descriptor mobileface"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error lacks %q: %v", want, err)
+			}
+		}
+	})
+
+	t.Run("UnsetDescriptorFollowsLibrary", func(t *testing.T) {
+		// No model configured (an operator upgrading with the old
+		// config): the server serves the library's model and says how to
+		// migrate.
+		cfg := defaultConfig()
+		cfg.Data, cfg.Engine.Models, cfg.Addr = data, models, "127.0.0.1:0"
+		var logs strings.Builder
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		started := false
+		if err := serve(sctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)), func(string) { started = true; cancel() }); err != nil || !started {
+			t.Fatalf("serve on a mobileface library with no descriptor configured: started %v, %v", started, err)
+		}
+		for _, want := range []string{"describing faces with mobileface, the model of the 3 faces in the library",
+			"facekit reembed --data " + data + " --to " + descriptor.Default, "descriptor=mobileface"} {
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("log lacks %q:\n%s", want, logs.String())
 			}
 		}
 	})
@@ -85,7 +110,7 @@ func TestReembedCommand(t *testing.T) {
 			t.Fatalf("luda: %+v %v", faces, err)
 		}
 
-		code, stdout, _ := runCLI(t, "reembed", "--data", data, "--models", models, "--to", descriptor.Default)
+		code, stdout, _ := runCLI(t, "reembed", "--data", data, "--models", models, "--to", descriptor.ResNet)
 		if code == 0 {
 			t.Fatalf("reembed switched with a face lacking its source crop:\n%s", stdout)
 		}
@@ -100,12 +125,12 @@ func TestReembedCommand(t *testing.T) {
 		}
 		// Resumed with --delete-missing: the three faces staged by the
 		// refused run are not described again.
-		code, stdout, _ = runCLI(t, "reembed", "--data", data, "--models", models, "--to", descriptor.Default, "--delete-missing")
+		code, stdout, _ = runCLI(t, "reembed", "--data", data, "--models", models, "--to", descriptor.ResNet, "--delete-missing")
 		if code != 0 || !strings.Contains(stdout, "described in this run: 0") || !strings.Contains(stdout, "switched to dlib_resnet_v1: 3 faces") {
 			t.Errorf("reembed --delete-missing exit %d:\n%s", code, stdout)
 		}
 		// The mirrored ResNet runs in the native engine too.
-		code, stdout, stderr := runCLI(t, "reembed", "--data", data, "--models", models, "--to", descriptor.Default+descriptor.MirrorSuffix)
+		code, stdout, stderr := runCLI(t, "reembed", "--data", data, "--models", models, "--to", descriptor.ResNet+descriptor.MirrorSuffix)
 		if code != 0 || !strings.Contains(stdout, "switched to dlib_resnet_v1_flip: 3 faces") {
 			t.Errorf("reembed --to dlib_resnet_v1_flip exit %d:\n%s\n%s", code, stdout, stderr)
 		}

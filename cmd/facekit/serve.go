@@ -77,6 +77,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	defer db.Close()
 	log.Info("library loaded", "backend", cfg.Library.Backend, "faces", db.Index().Len(), "index_precision", db.Index().Precision(),
 		"seconds", time.Since(opened).Seconds())
+	if note, err := followLibraryModel(ctx, db, &cfg); err != nil {
+		return err
+	} else if note != "" {
+		log.Warn(note, "descriptor", cfg.Engine.Descriptor)
+	}
+	log.Info("descriptor model", "descriptor", cfg.Engine.DescriptorModel())
 	desc, err := openDescriptor(cfg, eng)
 	if err != nil {
 		return err
@@ -175,8 +181,8 @@ func serviceConfig(cfg Config) service.Config {
 	}
 }
 
-// openDescriptor loads the configured descriptor model, the default dlib
-// ResNet (run by eng) like any other.
+// openDescriptor loads the configured descriptor model (the dlib ResNet
+// runs in eng, the others beside it).
 func openDescriptor(cfg Config, eng *engine.Engine) (descriptor.Describer, error) {
 	d, err := descriptor.Open(cfg.Engine.DescriptorModel(), descriptor.Env{Engine: eng, HumanModels: humanModelsDir(cfg)})
 	if err != nil {
@@ -232,8 +238,8 @@ func checkLibraryModel(ctx context.Context, lib store.Reembedder, cfg Config) er
 	sort.Strings(models)
 	m := models[0]
 	return fmt.Errorf("the library in %s holds %d faces of descriptor model %s, but faces are described with %s: "+
-		"run `facekit reembed --data %s --to %s` to migrate the library, or serve with --descriptor %s",
-		cfg.Data, counts[m], m, want, cfg.Data, want, m)
+		"run `%s` to migrate the library, or serve with --descriptor %s",
+		libraryPlace(cfg), counts[m], m, want, reembedCommand(cfg, want), m)
 }
 
 // libraryModelCheck is the readiness check that the library still holds

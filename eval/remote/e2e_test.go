@@ -116,7 +116,7 @@ func newFixture(t *testing.T, cfg service.Config) *fixture {
 	if f.subj, err = remote.WriteRegistry(context.Background(), reg, f.pairs, f.load); err != nil {
 		t.Fatal(err)
 	}
-	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	resnet, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func shrink(t *testing.T, data []byte, side int) []byte {
 func inProcess(t *testing.T, f *fixture) []eval.Score {
 	t.Helper()
 	eng := testenv.Engine(t)
-	d, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	d, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,8 +192,8 @@ func inProcess(t *testing.T, f *fixture) []eval.Score {
 	if len(res.Skipped) != 0 {
 		t.Fatalf("test photos skipped in-process: %v", res.Skipped)
 	}
-	info, _ := descriptor.Lookup(descriptor.Default)
-	scores, err := eval.Scores(f.pairs, res.Vectors[descriptor.Default], info.Metric)
+	info, _ := descriptor.Lookup(descriptor.ResNet)
+	scores, err := eval.Scores(f.pairs, res.Vectors[descriptor.ResNet], info.Metric)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestEndpointsEqualInProcess(t *testing.T) {
 	}
 	f := newFixture(t, service.Config{})
 	ref := inProcess(t, f)
-	curve, err := calibration.ForModel(descriptor.Default)
+	curve, err := calibration.ForModel(descriptor.ResNet)
 	if err != nil {
 		t.Fatal(err)
 	}

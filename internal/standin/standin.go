@@ -25,13 +25,14 @@ func (Engine) Analyze(context.Context, image.Image, engine.Options) ([]engine.Fa
 // PoolSize returns Pool.
 func (e Engine) PoolSize() int { return e.Pool }
 
-// Describer stands in for the default descriptor model.
+// Describer stands in for a descriptor model (the dlib ResNet's name and
+// length, the model the tests with a real engine describe with).
 type Describer struct{}
 
-// Name is the default model's, so that the default calibration applies.
-func (Describer) Name() string { return descriptor.Default }
+// Name is the ResNet's, so that its embedded calibration applies.
+func (Describer) Name() string { return descriptor.ResNet }
 
-// Dim is the default model's.
+// Dim is the ResNet's.
 func (Describer) Dim() int { return engine.DescriptorSize }
 
 // Describe always fails: the test reached the descriptor model.

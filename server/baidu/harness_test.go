@@ -28,15 +28,17 @@ import (
 
 func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
 
-// resNetFor is the default descriptor model over eng, the way facekit
-// serve opens it, or a stand-in without a real engine.
+// resNetFor is the dlib ResNet over eng (the dialect's behaviour does not
+// depend on the model; TestDefaultServerEastAsian in cmd/facekit measures
+// the default model through the real server), or a stand-in without a real
+// engine.
 func resNetFor(tb testing.TB, eng service.Engine) descriptor.Describer {
 	tb.Helper()
 	e, ok := eng.(*engine.Engine)
 	if !ok {
 		return standin.Describer{}
 	}
-	d, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: e})
+	d, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: e})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func newEnv(t *testing.T, cfg console.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	resnet, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func mustStart(tb testing.TB, opts ...option) *env {
 		}
 	}
 
-	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	resnet, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		tb.Fatal(err)
 	}

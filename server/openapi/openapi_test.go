@@ -51,7 +51,7 @@ func newServer(t *testing.T) *server.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	resnet, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestMetricsThroughTheRealServer(t *testing.T) {
 		Checks:       map[string]ops.Check{"engine": ops.EngineCheck(eng), "library": ops.WritableCheck(dbPath)},
 		LibraryFaces: db.Index().Len,
 	})
-	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	resnet, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -233,7 +233,7 @@ func (t *timedEngine) Analyze(ctx context.Context, img image.Image, opts engine.
 }
 
 // Describer wraps desc so that every face description is timed (stage
-// "describe"): since every model, the default ResNet included, describes
+// "describe"): since every model, the dlib ResNet included, describes
 // faces after the Analyze pass, "analyze" + "describe" is what "analyze"
 // alone measured before. Pass the result as service.Deps.Descriptor.
 func (d *Dialect) Describer(desc descriptor.Describer) descriptor.Describer {

@@ -83,7 +83,7 @@ func mustStart(tb testing.TB, opts ...option) *env {
 		}
 	}
 	cred := tencent.Credential{AppID: appID, SecretID: app.APIKey, SecretKey: secret}
-	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	resnet, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func mustOpenLibrary(t *testing.T) (*sqlite.DB, string) {
 func enroll(t *testing.T, db *sqlite.DB, app, group, photo string, withCrop bool) store.Face {
 	t.Helper()
 	pf := loadFace(t, photo)
-	f := store.Face{Embedding: store.Embedding{Model: descriptor.Default, Vector: append([]float32(nil), pf.face.Descriptor[:]...)}}
+	f := store.Face{Embedding: store.Embedding{Model: descriptor.ResNet, Vector: append([]float32(nil), pf.face.Descriptor[:]...)}}
 	if withCrop {
 		src, err := sourcecrop.Make(pf.img, pf.face)
 		if err != nil {
@@ -136,7 +136,7 @@ func TestReembedResumesAndSwitches(t *testing.T) {
 	}
 	// A detected face cached under the old model must not survive the
 	// switch: its descriptor would no longer compare.
-	if err := db.PutFaceToken(ctx, app, store.DetectedFace{Token: "tok_old", Embedding: store.Embedding{Model: descriptor.Default, Vector: before[firstKey(before)]}}); err != nil {
+	if err := db.PutFaceToken(ctx, app, store.DetectedFace{Token: "tok_old", Embedding: store.Embedding{Model: descriptor.ResNet, Vector: before[firstKey(before)]}}); err != nil {
 		t.Fatal(err)
 	}
 	mobile := &countingDescriber{Describer: openModel(t, descriptor.MobileFace.Name)}
@@ -157,12 +157,12 @@ func TestReembedResumesAndSwitches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts[descriptor.Default] != len(enrolled) {
-		t.Fatalf("after the interrupted run the library holds %v, want all %s", counts, descriptor.Default)
+	if counts[descriptor.ResNet] != len(enrolled) {
+		t.Fatalf("after the interrupted run the library holds %v, want all %s", counts, descriptor.ResNet)
 	}
 	// Searches go on with the old model meanwhile.
 	probe := loadFace(t, "bona3.jpg")
-	if c, err := db.Search(ctx, app, []string{"staff"}, store.Embedding{Model: descriptor.Default, Vector: probe.face.Descriptor[:]}, "", 1); err != nil || c[0].UserID != "bona" {
+	if c, err := db.Search(ctx, app, []string{"staff"}, store.Embedding{Model: descriptor.ResNet, Vector: probe.face.Descriptor[:]}, "", 1); err != nil || c[0].UserID != "bona" {
 		t.Fatalf("search during the migration: %v %v", c, err)
 	}
 
@@ -221,7 +221,7 @@ func TestReembedResumesAndSwitches(t *testing.T) {
 				t.Errorf("%s: top candidate %s, want %s", p, c[0].UserID, userOf(p))
 			}
 			// The old model's probes are refused, not scored.
-			if _, err := db.Search(ctx, app, []string{"staff"}, store.Embedding{Model: descriptor.Default, Vector: pf.face.Descriptor[:]}, "", 1); !errors.Is(err, store.ErrModelMismatch) {
+			if _, err := db.Search(ctx, app, []string{"staff"}, store.Embedding{Model: descriptor.ResNet, Vector: pf.face.Descriptor[:]}, "", 1); !errors.Is(err, store.ErrModelMismatch) {
 				t.Errorf("old-model probe after the switch: %v, want ErrModelMismatch", err)
 			}
 		})
@@ -273,8 +273,8 @@ func TestFacesWithoutCropsBlockTheSwitch(t *testing.T) {
 				if !strings.Contains(out.String(), "group g1 user jimin face "+old.Token+": no source crop") {
 					t.Errorf("summary does not name the face:\n%s", out.String())
 				}
-				if counts[descriptor.Default] != 3 {
-					t.Errorf("library %v, want still 3 %s faces", counts, descriptor.Default)
+				if counts[descriptor.ResNet] != 3 {
+					t.Errorf("library %v, want still 3 %s faces", counts, descriptor.ResNet)
 				}
 				return
 			}
@@ -301,7 +301,7 @@ func TestReembedScopedToOneApp(t *testing.T) {
 	if err != nil || !sum.Swapped || sum.Swap.Faces != 1 {
 		t.Fatalf("run: %v %+v", err, sum)
 	}
-	if c, _ := db.ModelCounts(ctx, other.ID); c[descriptor.Default] != 1 {
+	if c, _ := db.ModelCounts(ctx, other.ID); c[descriptor.ResNet] != 1 {
 		t.Errorf("other app: %v", c)
 	}
 }
