@@ -94,7 +94,7 @@ type TencentCredential struct {
 type EngineConfig struct {
 	Models     string `toml:"models"`      // model directory (env FACEKIT_MODEL_DIR)
 	ShapeModel string `toml:"shape_model"` // 68-point landmark model (env FACEKIT_SHAPE_MODEL)
-	Detector   string `toml:"detector"`    // auto, hog or cnn (env FACEKIT_DETECTOR)
+	Detector   string `toml:"detector"`    // auto, hog, cnn or ssd (env FACEKIT_DETECTOR)
 	Pool       int    `toml:"pool"`        // native instances, 0 = CPU count (env FACEKIT_POOL)
 	Descriptor string `toml:"descriptor"`  // descriptor model faces are described with (env FACEKIT_DESCRIPTOR)
 	// DetectMaxSide bounds the longer side of the image the detector sees,
