@@ -319,7 +319,7 @@ func registerConfigFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (holds facekit.db)")
 	fs.StringVar(&cfg.Engine.Models, "models", cfg.Engine.Models, "directory with the model files")
 	fs.StringVar(&cfg.Engine.ShapeModel, "shape-model", cfg.Engine.ShapeModel, "68-point landmark model (default: Debian's libdlib-data copy)")
-	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: auto (HOG, the CNN only when HOG finds nothing), hog or cnn")
+	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: auto (HOG, the CNN only when HOG finds nothing), hog, cnn or ssd (see docs/detectors.md)")
 	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU)")
 	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, "descriptor model: "+strings.Join(descriptor.Names(), ", ")+" (the library must hold faces of this model; see facekit reembed)")
 	fs.StringVar(&cfg.Engine.Calibration, "calibration", cfg.Engine.Calibration, "distance→FAR curve file measured on your own population (default: the model's embedded LFW curve)")
