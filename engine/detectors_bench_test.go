@@ -58,18 +58,40 @@ func scaledTo(tb testing.TB, name string, w, h int) *imageio.Image {
 	return out
 }
 
+// annotatedFaces returns the face count of every test photo: pristin.jpg
+// has 10 faces, every other photo one (eunseo.jpg and jimin3.jpg are
+// profiles).
+func annotatedFaces(tb testing.TB) map[string]int {
+	tb.Helper()
+	entries, err := os.ReadDir(filepath.Join(testenv.TestData(tb), "faces"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".jpg" {
+			out[e.Name()] = 1
+		}
+	}
+	out["pristin.jpg"] = 10
+	return out
+}
+
 // BenchmarkDetectors reports, per detector, with the server's detect
 // options (upsample once when nothing is found at the original size):
 //
-//   - faces-found: of the 12 annotated faces of the test photos with a known
-//     face count (pristin.jpg's 10 and the profile photos eunseo.jpg and
-//     jimin3.jpg), how many are found (a photo counts at most its faces);
-//   - profiles: of those two profile photos, how many have a face;
+//   - faces-found: of the 43 annotated faces of the 34 test photos
+//     (pristin.jpg's 10, one in every other photo), how many are found (a
+//     photo counts at most its faces); extra-boxes: boxes beyond a photo's
+//     face count (false positives); group: of pristin.jpg's 10; profiles:
+//     of the profile photos eunseo.jpg and jimin3.jpg, how many have a face;
 //   - lfw-%: of BENCH_DETECT_LFW LFW images (default 200, the first of each
-//     person), the share with a box over the image centre;
+//     person), the share with a box over the image centre; lfw-extra: boxes
+//     not over the centre (false positives, or background people);
 //   - ms at 640×480 and 1920×1080 (jimin.jpg scaled), detection alone.
 //
-// Run with -benchtime 1x or 3x: the CNN takes seconds per Full-HD photo.
+// Run with -benchtime 1x and -cpu 1 (one core): the CNN takes seconds per
+// Full-HD photo.
 func BenchmarkDetectors(b *testing.B) {
 	e := mustEngine(b)
 	nLFW := 200
@@ -80,30 +102,44 @@ func BenchmarkDetectors(b *testing.B) {
 	}
 	detectors := []engine.Detector{engine.DetectorHOG}
 	if e.HasCNN() {
-		detectors = append(detectors, engine.DetectorCNN)
+		detectors = append(detectors, engine.DetectorAuto, engine.DetectorCNN)
 	}
-	annotated := map[string]int{"pristin.jpg": 10, "eunseo.jpg": 1, "jimin3.jpg": 1}
+	if e.HasSSD() {
+		detectors = append(detectors, engine.DetectorSSD)
+	}
+	annotated := annotatedFaces(b)
 	names := make([]string, 0, len(annotated))
-	for n := range annotated {
+	total := 0
+	for n, k := range annotated {
 		names = append(names, n)
+		total += k
 	}
 	sort.Strings(names)
+	photos := map[string]*imageio.Image{}
+	for _, n := range names {
+		photos[n] = mustImage(b, n)
+	}
 	lfw := lfwSample(b, nLFW)
 	ctx := context.Background()
 	for _, d := range detectors {
 		opts := engine.Options{Detector: d, Upsample: -1}
 		b.Run(fmt.Sprintf("%s/recall", d), func(b *testing.B) {
-			var found, profiles, lfwHits int
+			var found, extra, group, profiles, lfwHits, lfwExtra int
 			for b.Loop() {
-				found, profiles, lfwHits = 0, 0, 0
+				found, extra, group, profiles, lfwHits, lfwExtra = 0, 0, 0, 0, 0, 0
 				for _, name := range names {
-					faces, err := e.Analyze(ctx, mustImage(b, name), opts)
+					faces, err := e.Analyze(ctx, photos[name], opts)
 					if err != nil {
 						b.Fatal(err)
 					}
-					found += min(len(faces), annotated[name])
-					if annotated[name] == 1 && len(faces) > 0 {
-						profiles++
+					want := annotated[name]
+					found += min(len(faces), want)
+					extra += max(len(faces)-want, 0)
+					switch name {
+					case "pristin.jpg":
+						group = min(len(faces), want)
+					case "eunseo.jpg", "jimin3.jpg":
+						profiles += min(len(faces), 1)
 					}
 				}
 				for _, path := range lfw {
@@ -119,18 +155,26 @@ func BenchmarkDetectors(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
+					hit := false
 					for _, f := range faces {
-						if image.Pt(img.Width/2, img.Height/2).In(f.Rect) {
-							lfwHits++
-							break
+						if !hit && image.Pt(img.Width/2, img.Height/2).In(f.Rect) {
+							hit = true
+							continue
 						}
+						lfwExtra++
+					}
+					if hit {
+						lfwHits++
 					}
 				}
 			}
-			b.ReportMetric(float64(found), "faces-found/12")
+			b.ReportMetric(float64(found), fmt.Sprintf("faces-found/%d", total))
+			b.ReportMetric(float64(extra), "extra-boxes")
+			b.ReportMetric(float64(group), "group/10")
 			b.ReportMetric(float64(profiles), "profiles/2")
 			if len(lfw) > 0 {
 				b.ReportMetric(100*float64(lfwHits)/float64(len(lfw)), "lfw-%")
+				b.ReportMetric(float64(lfwExtra), "lfw-extra")
 				b.ReportMetric(float64(len(lfw)), "lfw-images")
 			}
 		})

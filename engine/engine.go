@@ -14,6 +14,7 @@ import (
 
 	"github.com/facekit/facekit/engine/dlib"
 	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/engine/ssd"
 )
 
 // ModelName names the descriptors this engine produces; stored embeddings
@@ -54,6 +55,11 @@ const (
 	// faces, as in the profile test photos, at HOG's cost whenever HOG
 	// succeeds). Without the CNN model it is HOG.
 	DetectorAuto Detector = "auto"
+	// DetectorSSD is the SSD MobileNet v1 face detector of
+	// @vladmandic/face-api, run in engine/tfgraph on a 512×512 copy of the
+	// photo (see package ssd and docs/detectors.md); its boxes are mapped to
+	// HOG's convention. Needs ssd.ManifestFile in the model directory.
+	DetectorSSD Detector = "ssd"
 )
 
 // cnnFallbackSide bounds the image DetectorAuto's CNN pass sees: the MMOD
@@ -127,12 +133,13 @@ type Engine struct {
 	all      []*dlib.Instance
 	detector Detector
 	hasCNN   bool
+	ssd      *ssd.Detector // nil when the SSD model is not provisioned
 
 	// closing is closed when Close starts: waiting borrowers give up, and
 	// no call takes an instance any more.
 	closing   chan struct{}
 	closeOnce sync.Once
-	maxSide  int // Config.DetectMaxSide
+	maxSide   int // Config.DetectMaxSide
 }
 
 // ErrClosed is returned by calls made after Close started.
@@ -162,8 +169,17 @@ func New(cfg Config) (*Engine, error) {
 	if detector == DetectorCNN && mmod == "" {
 		return nil, fmt.Errorf("%w: %s (needed by the CNN detector; run `make models`)", ErrModelMissing, filepath.Join(cfg.ModelDir, MMODFile))
 	}
-	if detector != DetectorHOG && detector != DetectorCNN && detector != DetectorAuto {
-		return nil, fmt.Errorf("engine: unknown detector %q (want hog, cnn or auto)", detector)
+	if detector != DetectorHOG && detector != DetectorCNN && detector != DetectorAuto && detector != DetectorSSD {
+		return nil, fmt.Errorf("engine: unknown detector %q (want auto, hog, cnn or ssd)", detector)
+	}
+	ssdDet, err := ssd.Load(cfg.ModelDir)
+	switch {
+	case errors.Is(err, ssd.ErrNotFound) && detector == DetectorSSD:
+		return nil, fmt.Errorf("%w: %s (needed by the SSD detector; run `make models`)", ErrModelMissing, filepath.Join(cfg.ModelDir, ssd.ManifestFile))
+	case errors.Is(err, ssd.ErrNotFound):
+		ssdDet = nil // the SSD detector is optional
+	case err != nil:
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	maxSide := cfg.DetectMaxSide
 	if maxSide == 0 {
@@ -180,7 +196,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{models: models, pool: make(chan *dlib.Instance, n), detector: detector, hasCNN: mmod != "", closing: make(chan struct{}), maxSide: maxSide}
+	e := &Engine{models: models, pool: make(chan *dlib.Instance, n), detector: detector, hasCNN: mmod != "", ssd: ssdDet, closing: make(chan struct{}), maxSide: maxSide}
 	for i := 0; i < n; i++ {
 		in, err := dlib.NewInstance(models, resnet, mmod)
 		if err != nil {
@@ -229,6 +245,9 @@ func (e *Engine) DetectMaxSide() int { return e.maxSide }
 
 // HasCNN reports whether the CNN detector is available.
 func (e *Engine) HasCNN() bool { return e.hasCNN }
+
+// HasSSD reports whether the SSD detector is available.
+func (e *Engine) HasSSD() bool { return e.ssd != nil }
 
 // borrow waits for a free native instance, for ctx to end or for Close.
 // The caller gives the instance back with giveBack.
@@ -284,6 +303,10 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 			return nil, fmt.Errorf("%w: %s (needed by the CNN detector; run `make models`)", ErrModelMissing, MMODFile)
 		}
 		kind = dlib.CNN
+	case DetectorSSD:
+		if e.ssd == nil {
+			return nil, fmt.Errorf("%w: %s (needed by the SSD detector; run `make models`)", ErrModelMissing, ssd.ManifestFile)
+		}
 	default:
 		return nil, fmt.Errorf("engine: unknown detector %q", detector)
 	}
@@ -298,7 +321,21 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	if opts.DetectMaxSide > 0 {
 		bound = min(bound, max(opts.DetectMaxSide, minDetectMaxSide))
 	}
-	dets, err := detect(ctx, in, rgb, kind, opts.Upsample, bound)
+	var dets []dlib.Detection
+	if detector == DetectorSSD {
+		// The network sees a 512×512 copy whatever the photo's size, so
+		// DetectMaxSide and Upsample do not apply.
+		ds, err := e.ssd.Detect(rgb.Pix, rgb.Stride, rgb.Width, rgb.Height, 0)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		faces := make([]Face, len(ds))
+		for i, d := range ds {
+			faces[i] = Face{Rect: ssdToHOGBox(d.Rect), Confidence: d.Score, Probability: d.Score}
+		}
+		return e.finish(ctx, in, rgb, faces, opts)
+	}
+	dets, err = detect(ctx, in, rgb, kind, opts.Upsample, bound)
 	if err != nil {
 		return nil, err
 	}
@@ -320,6 +357,12 @@ func (e *Engine) Analyze(ctx context.Context, img image.Image, opts Options) ([]
 	for i, d := range dets {
 		faces[i] = Face{Rect: d.Rect, Confidence: d.Confidence, Probability: probability(kind, d.Confidence)}
 	}
+	return e.finish(ctx, in, rgb, faces, opts)
+}
+
+// finish sorts and trims the detected faces and adds landmarks, pose and
+// descriptors as opts asks.
+func (e *Engine) finish(ctx context.Context, in *dlib.Instance, rgb *dlib.RGB, faces []Face, opts Options) ([]Face, error) {
 	sortFaces(faces, rgb.Width, rgb.Height, opts.SortByCenter)
 	if opts.MaxFaces > 0 && len(faces) > opts.MaxFaces {
 		faces = faces[:opts.MaxFaces]

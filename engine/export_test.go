@@ -26,3 +26,7 @@ var CNNToHOGBoxInverse = hogToCNNBox
 // Downscale exposes downscale to the external tests and benchmarks, which
 // need testenv (and testenv imports engine).
 var Downscale = downscale
+
+// SSDToHOGBoxInverse maps a reported (HOG-convention) SSD box back to the
+// SSD's own convention.
+var SSDToHOGBoxInverse = hogToSSDBox

@@ -72,6 +72,12 @@ type Embedder struct {
 	// of a group photo is the labelled person is unknown, and a server
 	// would compare the largest one.
 	Single bool
+	// Detector chooses how faces are found: "" or engine.DetectorAuto is
+	// HOG (upsampled once when needed), then the MMOD CNN when HOG finds
+	// nothing; any other detector runs alone, and images it misses get the
+	// mean landmark layout (FoundCentre). Give each detector its own
+	// CacheDir: the cache is keyed by image path.
+	Detector engine.Detector
 }
 
 // Why an image was skipped in Single mode.
@@ -360,7 +366,8 @@ func (e *Embedder) load(im string) (*imageio.Image, error) {
 }
 
 // detect finds the face nearest the image centre: HOG (upsampled once if
-// needed), then the CNN detector when the engine has it. In Single mode it
+// needed), then the CNN detector when the engine has it, or e.Detector
+// alone. In Single mode it
 // finds every face and reports false, with How saying why, unless there is
 // exactly one.
 func (e *Embedder) detect(ctx context.Context, im string, img *imageio.Image) (FaceRecord, bool, error) {
@@ -369,8 +376,12 @@ func (e *Embedder) detect(ctx context.Context, im string, img *imageio.Image) (F
 		opts.MaxFaces = 0
 	}
 	how := FoundHOG
+	fallback := e.Detector == "" || e.Detector == engine.DetectorAuto
+	if !fallback {
+		opts.Detector, how = e.Detector, string(e.Detector)
+	}
 	faces, err := e.Engine.Analyze(ctx, img, opts)
-	if err == nil && len(faces) == 0 && e.Engine.HasCNN() {
+	if err == nil && len(faces) == 0 && fallback && e.Engine.HasCNN() {
 		opts.Detector, how = engine.DetectorCNN, FoundCNN
 		faces, err = e.Engine.Analyze(ctx, img, opts)
 	}

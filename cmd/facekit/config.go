@@ -94,7 +94,7 @@ type TencentCredential struct {
 type EngineConfig struct {
 	Models     string `toml:"models"`      // model directory (env FACEKIT_MODEL_DIR)
 	ShapeModel string `toml:"shape_model"` // 68-point landmark model (env FACEKIT_SHAPE_MODEL)
-	Detector   string `toml:"detector"`    // auto, hog or cnn (env FACEKIT_DETECTOR)
+	Detector   string `toml:"detector"`    // auto, hog, cnn or ssd (env FACEKIT_DETECTOR)
 	Pool       int    `toml:"pool"`        // native instances, 0 = CPU count (env FACEKIT_POOL)
 	// Descriptor is the descriptor model faces are described with (env
 	// FACEKIT_DESCRIPTOR). Unset, a server or enroll follows the model of
@@ -324,7 +324,7 @@ func registerConfigFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (holds facekit.db)")
 	fs.StringVar(&cfg.Engine.Models, "models", cfg.Engine.Models, "directory with the model files")
 	fs.StringVar(&cfg.Engine.ShapeModel, "shape-model", cfg.Engine.ShapeModel, "68-point landmark model (default: Debian's libdlib-data copy)")
-	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: auto (HOG, the CNN only when HOG finds nothing), hog or cnn")
+	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: auto (HOG, the CNN only when HOG finds nothing), hog, cnn or ssd (see docs/detectors.md)")
 	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU)")
 	fs.StringVar(&cfg.Engine.Descriptor, "descriptor", cfg.Engine.Descriptor, descriptorFlagUsage)
 	fs.StringVar(&cfg.Engine.Calibration, "calibration", cfg.Engine.Calibration, "distance→FAR curve file measured on your own population (default: the model's embedded LFW curve)")

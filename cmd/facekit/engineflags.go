@@ -30,7 +30,7 @@ func engineConfig(fs *flag.FlagSet, args []string) (*Config, error) {
 func registerEngineConfigFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Engine.Models, "models", cfg.Engine.Models, "directory with the model files (config [engine] models, env FACEKIT_MODEL_DIR)")
 	fs.StringVar(&cfg.Engine.ShapeModel, "shape-model", cfg.Engine.ShapeModel, "68-point landmark model (default: Debian's libdlib-data copy; env FACEKIT_SHAPE_MODEL)")
-	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: auto (HOG, the CNN only when HOG finds nothing), hog or cnn (cnn also finds turned faces, but takes seconds per photo; env FACEKIT_DETECTOR)")
+	fs.StringVar(&cfg.Engine.Detector, "detector", cfg.Engine.Detector, "face detector: auto (HOG, the CNN only when HOG finds nothing), hog, cnn (cnn also finds turned faces, but takes seconds per photo) or ssd (face-api SSD MobileNet v1, see docs/detectors.md; env FACEKIT_DETECTOR)")
 	fs.IntVar(&cfg.Engine.Pool, "pool", cfg.Engine.Pool, "native engine instances (0 = one per CPU; env FACEKIT_POOL)")
 }
 

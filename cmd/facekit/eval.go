@@ -13,10 +13,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/facekit/facekit/descriptor"
+	"github.com/facekit/facekit/engine"
 	"github.com/facekit/facekit/eval"
 )
 
@@ -123,7 +125,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	emb := &eval.Embedder{Engine: eng, Describers: ds, ImagesDir: *imagesDir, CacheDir: cache, Workers: *workers, Progress: stderr, TimeFaces: *timeFaces}
+	det := engine.Detector(cfg.Engine.Detector)
+	if cache != "" && det != engine.DetectorAuto && det != "" {
+		cache = filepath.Join(cache, "detector-"+string(det)) // faces and descriptors depend on the detector
+	}
+	emb := &eval.Embedder{Engine: eng, Describers: ds, ImagesDir: *imagesDir, CacheDir: cache, Workers: *workers, Progress: stderr, TimeFaces: *timeFaces, Detector: det}
 	res, err := emb.Run(ctx, eval.Images(pairs))
 	if err != nil {
 		return err
@@ -328,7 +334,16 @@ func appendFile(path string, write func(io.Writer) error) error {
 
 func printReport(w io.Writer, rep *eval.Report) error {
 	fmt.Fprintf(w, "%d pairs (%d genuine, %d impostor), %d folds, %d images; faces:", rep.Pairs, rep.Genuine, rep.Impostor, rep.Folds, rep.Images)
-	for _, k := range []string{eval.FoundHOG, eval.FoundCNN, eval.FoundCentre} {
+	// HOG and CNN always (as before), then any other detector run alone
+	// (--detector ssd), then the images no detector found.
+	keys := []string{eval.FoundHOG, eval.FoundCNN}
+	for k := range rep.Found {
+		if k != eval.FoundHOG && k != eval.FoundCNN && k != eval.FoundCentre {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys[2:])
+	for _, k := range append(keys, eval.FoundCentre) {
 		fmt.Fprintf(w, " %s %d", k, rep.Found[k])
 	}
 	fmt.Fprintln(w)

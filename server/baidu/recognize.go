@@ -33,19 +33,16 @@ type angle struct {
 
 // locate returns a face's location, nil for a face recalled by a token
 // whose box the cache did not keep (entries from before boxes were kept).
+// The box is the engine's (dlib HOG convention) mapped to Baidu's (the
+// extent of its 72 landmarks) by wholeFaceBox.
 // rotation is the in-plane angle of the eye line (the pose's roll), which
 // is what Baidu's box rotation measures.
 func locate(f service.Face) *location {
 	if !f.Located {
 		return nil
 	}
-	return &location{
-		Left:     float64(f.Rect.Min.X),
-		Top:      float64(f.Rect.Min.Y),
-		Width:    float64(f.Rect.Dx()),
-		Height:   float64(f.Rect.Dy()),
-		Rotation: int(math.Round(f.Pose.Roll)),
-	}
+	l := wholeFaceBox(f.Rect, int(math.Round(f.Pose.Roll)))
+	return &l
 }
 
 // score maps the distance between two faces to Baidu's scale.
