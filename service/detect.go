@@ -117,7 +117,12 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
 
 	img, err := s.decode(raw)
 	if err != nil {
@@ -149,6 +154,7 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	}
 	det := &Detection{Image: img.Image, Raw: img.Raw, Faces: make([]Face, len(faces)), Found: found}
 	now := time.Now()
+	var tokens []store.FaceTokenEntry
 	for i, f := range faces {
 		tok := FaceToken(img.Raw, f.Rect)
 		det.Faces[i] = Face{Face: f, Token: tok, HasBox: true, Located: true, image: img.Image}
@@ -158,21 +164,22 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 		if det.Faces[i].Vector == nil || opts.NoTokenCache {
 			continue
 		}
-		err := s.deps.FaceTokens.PutFaceToken(ctx, app, store.DetectedFace{
+		tokens = append(tokens, store.FaceTokenEntry{App: app, Face: store.DetectedFace{
 			Token: tok, Embedding: det.Faces[i].Embedding(), Created: now,
 			Box: f.Rect, Roll: f.Pose.Roll,
-		})
-		if err != nil {
-			// The answer is still right without the cache entry; only a
-			// later FACE_TOKEN request would miss it.
-			s.log.Warn("caching face token", "log_id", RequestIDFrom(ctx), "error", err)
-		}
+		}})
 	}
 	for i := range det.Faces {
 		if err := s.analyzeFace(img.Image, &det.Faces[i], opts); err != nil {
 			return nil, err
 		}
 	}
+	// The token rows are a cache: they are written in the background,
+	// batched with other requests', after the slot is free for the next
+	// image (tokenwriter.go). RecallFace sees them at once all the same.
+	released = true
+	release()
+	s.tokens.add(ctx, tokens)
 	return det, nil
 }
 

@@ -172,6 +172,8 @@ type Service struct {
 	// sourceCropFailures counts enrolled faces left without a source crop.
 	sourceCropFailures atomic.Int64
 	fetcher            *imagesrc.Fetcher
+	// tokens writes detected faces to Deps.FaceTokens in the background.
+	tokens *tokenWriter
 	// model is the descriptor model's name and metric how its vectors
 	// compare.
 	model  string
@@ -219,6 +221,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		limiter:   ratelimit.New(),
 		authFails: ratelimit.New(),
 		fetcher:   imagesrc.New(cfg.Fetch),
+		tokens:    newTokenWriter(deps.FaceTokens, deps.Logger),
 		model:     model,
 		metric:    info.Metric,
 	}, nil
