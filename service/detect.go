@@ -113,20 +113,37 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	if err != nil {
 		return nil, err
 	}
-	release, err := s.acquire(ctx)
+	release, large, err := s.acquireFor(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	released := false
-	defer func() {
-		if !released {
-			release()
-		}
-	}()
-
-	img, err := s.decode(raw)
+	var det *Detection
+	var tokens []store.FaceTokenEntry
+	analyse := func() { det, tokens, err = s.analyse(ctx, app, raw, opts) }
+	if large {
+		// Seconds of decoding and native work: at a lowered priority, so
+		// that ordinary detects sharing the cores stay fast (memory.go).
+		s.large.run(analyse)
+	} else {
+		analyse()
+	}
+	release()
 	if err != nil {
 		return nil, err
+	}
+	// The token rows are a cache: they are written in the background,
+	// batched with other requests', after the slot is free for the next
+	// image (tokenwriter.go). RecallFace sees them at once all the same.
+	s.tokens.add(ctx, tokens)
+	return det, nil
+}
+
+// analyse decodes raw and detects, describes and analyses its faces inside
+// an analysis slot; it returns the detection and the faces to cache.
+func (s *Service) analyse(ctx context.Context, app string, raw []byte, opts DetectOptions) (*Detection, []store.FaceTokenEntry, error) {
+	img, err := s.decode(raw)
+	if err != nil {
+		return nil, nil, err
 	}
 	maxFaces := max(opts.MaxFaces, 1)
 	engineMax := maxFaces
@@ -143,10 +160,10 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 		Landmarks:    true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("service: analysing image: %w", err)
+		return nil, nil, fmt.Errorf("service: analysing image: %w", err)
 	}
 	if len(faces) == 0 {
-		return nil, ErrNoFace
+		return nil, nil, ErrNoFace
 	}
 	found := len(faces)
 	if len(faces) > maxFaces {
@@ -159,7 +176,7 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 		tok := FaceToken(img.Raw, f.Rect)
 		det.Faces[i] = Face{Face: f, Token: tok, HasBox: true, Located: true, image: img.Image}
 		if err := s.describe(ctx, img.Image, &det.Faces[i]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if det.Faces[i].Vector == nil || opts.NoTokenCache {
 			continue
@@ -171,16 +188,10 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	}
 	for i := range det.Faces {
 		if err := s.analyzeFace(img.Image, &det.Faces[i], opts); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	// The token rows are a cache: they are written in the background,
-	// batched with other requests', after the slot is free for the next
-	// image (tokenwriter.go). RecallFace sees them at once all the same.
-	released = true
-	release()
-	s.tokens.add(ctx, tokens)
-	return det, nil
+	return det, tokens, nil
 }
 
 // describe sets f's descriptor with the service's model. A face without
