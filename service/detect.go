@@ -119,15 +119,18 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	}
 	var det *Detection
 	var tokens []store.FaceTokenEntry
-	analyse := func() { det, tokens, err = s.analyse(ctx, app, raw, opts) }
-	if large {
-		// Seconds of decoding and native work: at a lowered priority, so
-		// that ordinary detects sharing the cores stay fast (memory.go).
-		s.large.run(analyse)
-	} else {
-		analyse()
-	}
-	release()
+	func() {
+		defer release() // also when the analysis panics
+		analyse := func() { det, tokens, err = s.analyse(ctx, app, raw, opts) }
+		if large {
+			// Seconds of decoding and native work: at a lowered
+			// priority, so that ordinary detects sharing the cores stay
+			// fast (memory.go).
+			s.large.run(analyse)
+		} else {
+			analyse()
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}

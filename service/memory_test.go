@@ -3,10 +3,15 @@ package service
 import (
 	"context"
 	"errors"
+	"image"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/internal/standin"
 	"github.com/facekit/facekit/internal/testenv"
+	"github.com/facekit/facekit/store/sqlite"
 )
 
 // TestLargeImageLanes: large images take a lane before a slot, so with two
@@ -49,4 +54,48 @@ func TestLargeImageLanes(t *testing.T) {
 		t.Fatalf("large image after the first finished: %v", err)
 	}
 	r()
+}
+
+// panickingEngine is an engine whose analysis panics.
+type panickingEngine struct{}
+
+func (panickingEngine) Analyze(context.Context, image.Image, engine.Options) ([]engine.Face, error) {
+	panic("analysis failed")
+}
+func (panickingEngine) PoolSize() int { return 1 }
+
+// TestPanicReleasesSlot: an analysis that panics, of an ordinary or a
+// large image (which runs on a thread of its own), hands the panic to the
+// caller and still gives its slot and lane back.
+func TestPanicReleasesSlot(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := New(Config{Concurrency: 1, LargeImagePixels: 200 * 240, QueueTimeout: 50 * time.Millisecond},
+		Deps{Engine: panickingEngine{}, Descriptor: standin.Describer{}, Library: db, Searcher: db, Apps: db, FaceTokens: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		img  []byte
+	}{{"Ordinary", testenv.BlankPNG(t, 100, 100)}, {"Large", testenv.BlankPNG(t, 200, 240)}} {
+		t.Run(tt.name, func(t *testing.T) {
+			func() {
+				defer func() {
+					if r := recover(); r != "analysis failed" {
+						t.Fatalf("recovered %v, want the engine's panic", r)
+					}
+				}()
+				s.DetectFaces(context.Background(), "app", ImageSource{Kind: ImageBytes, Bytes: tt.img}, DetectOptions{})
+			}()
+			release, _, err := s.acquireFor(context.Background(), tt.img)
+			if err != nil {
+				t.Fatalf("slot after the panic: %v", err)
+			}
+			release()
+		})
+	}
 }
