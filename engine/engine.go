@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"sync"
 
@@ -235,6 +236,17 @@ func (e *Engine) Close() error {
 		}
 	})
 	return nil
+}
+
+// ReleaseMemory hands memory freed since the last call back to the OS:
+// the Go heap's free pages (debug.FreeOSMemory, which also collects
+// garbage) and the C heap's, where dlib and OpenCV allocate (glibc keeps
+// those in its arenas otherwise). It is process-wide and costs a full
+// garbage collection, so call it after a burst of large images, not per
+// request.
+func ReleaseMemory() {
+	debug.FreeOSMemory()
+	dlib.TrimMemory()
 }
 
 // PoolSize is the number of calls that can run natively at once.

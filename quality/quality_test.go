@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 
@@ -418,4 +419,43 @@ func ExampleCheck() {
 	err := Check(r, LevelNormal)
 	fmt.Println(errors.Is(err, ErrOcclusionLeftEye))
 	// Output: true
+}
+
+// TestOcclusionGreyscaleMouthOccluders: in greyscale photos, where lip
+// colour is no evidence, the mask and the hand over the mouth still read as
+// covering it. The LFW faces of TestBeardsAreNotOcclusion are greyscale, so
+// this is the check that letting beards through did not let these through.
+// The clean photos' landmarks are used (no re-detection), as only the
+// estimator is under test.
+func TestOcclusionGreyscaleMouthOccluders(t *testing.T) {
+	normal, _ := LevelThresholds(LevelNormal)
+	ps := photosForTest(t)
+	for _, oc := range occluders {
+		if !slices.Contains(oc.covered, regMouth) {
+			continue
+		}
+		t.Run(oc.name, func(t *testing.T) {
+			pass := 0
+			for _, p := range ps {
+				img := qtest.Clone(p.Img)
+				for i := 0; i+2 < len(img.Pix); i += 3 {
+					y := uint8((299*int(img.Pix[i]) + 587*int(img.Pix[i+1]) + 114*int(img.Pix[i+2])) / 1000)
+					img.Pix[i], img.Pix[i+1], img.Pix[i+2] = y, y, y
+				}
+				oc.paste(img, frameOf(p.Face))
+				r, err := Measure(img, p.Face)
+				if err != nil {
+					t.Fatalf("%s: %v", p.Name, err)
+				}
+				if r.Occlusion.Mouth >= normal.Occlusion[regMouth] {
+					pass++
+				} else {
+					t.Logf("%s: mouth scored %.2f (limit %.2f)", p.Name, r.Occlusion.Mouth, normal.Occlusion[regMouth])
+				}
+			}
+			if rate := float64(pass) / float64(len(ps)); rate < minOccluderPassRate {
+				t.Errorf("mouth read covered on %d of %d greyscale photos (%.0f%%), want ≥ %.0f%%", pass, len(ps), 100*rate, 100*minOccluderPassRate)
+			}
+		})
+	}
 }

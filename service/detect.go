@@ -113,15 +113,40 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	if err != nil {
 		return nil, err
 	}
-	release, err := s.acquire(ctx)
+	release, large, err := s.acquireFor(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-
-	img, err := s.decode(raw)
+	var det *Detection
+	var tokens []store.FaceTokenEntry
+	func() {
+		defer release() // also when the analysis panics
+		analyse := func() { det, tokens, err = s.analyse(ctx, app, raw, opts) }
+		if large {
+			// Seconds of decoding and native work: at a lowered
+			// priority, so that ordinary detects sharing the cores stay
+			// fast (memory.go).
+			s.large.run(analyse)
+		} else {
+			analyse()
+		}
+	}()
 	if err != nil {
 		return nil, err
+	}
+	// The token rows are a cache: they are written in the background,
+	// batched with other requests', after the slot is free for the next
+	// image (tokenwriter.go). RecallFace sees them at once all the same.
+	s.tokens.add(ctx, tokens)
+	return det, nil
+}
+
+// analyse decodes raw and detects, describes and analyses its faces inside
+// an analysis slot; it returns the detection and the faces to cache.
+func (s *Service) analyse(ctx context.Context, app string, raw []byte, opts DetectOptions) (*Detection, []store.FaceTokenEntry, error) {
+	img, err := s.decode(raw)
+	if err != nil {
+		return nil, nil, err
 	}
 	maxFaces := max(opts.MaxFaces, 1)
 	engineMax := maxFaces
@@ -138,10 +163,10 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 		Landmarks:    true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("service: analysing image: %w", err)
+		return nil, nil, fmt.Errorf("service: analysing image: %w", err)
 	}
 	if len(faces) == 0 {
-		return nil, ErrNoFace
+		return nil, nil, ErrNoFace
 	}
 	found := len(faces)
 	if len(faces) > maxFaces {
@@ -149,31 +174,27 @@ func (s *Service) DetectFaces(ctx context.Context, app string, src ImageSource, 
 	}
 	det := &Detection{Image: img.Image, Raw: img.Raw, Faces: make([]Face, len(faces)), Found: found}
 	now := time.Now()
+	var tokens []store.FaceTokenEntry
 	for i, f := range faces {
 		tok := FaceToken(img.Raw, f.Rect)
 		det.Faces[i] = Face{Face: f, Token: tok, HasBox: true, Located: true, image: img.Image}
 		if err := s.describe(ctx, img.Image, &det.Faces[i]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if det.Faces[i].Vector == nil || opts.NoTokenCache {
 			continue
 		}
-		err := s.deps.FaceTokens.PutFaceToken(ctx, app, store.DetectedFace{
+		tokens = append(tokens, store.FaceTokenEntry{App: app, Face: store.DetectedFace{
 			Token: tok, Embedding: det.Faces[i].Embedding(), Created: now,
 			Box: f.Rect, Roll: f.Pose.Roll,
-		})
-		if err != nil {
-			// The answer is still right without the cache entry; only a
-			// later FACE_TOKEN request would miss it.
-			s.log.Warn("caching face token", "log_id", RequestIDFrom(ctx), "error", err)
-		}
+		}})
 	}
 	for i := range det.Faces {
 		if err := s.analyzeFace(img.Image, &det.Faces[i], opts); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return det, nil
+	return det, tokens, nil
 }
 
 // describe sets f's descriptor with the service's model. A face without

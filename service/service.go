@@ -39,6 +39,12 @@ type Config struct {
 	// for a slot before it is refused as busy (ErrBusy); default 30 s.
 	Concurrency  int
 	QueueTimeout time.Duration
+	// LargeImagePixels is the pixel count from which an image is large
+	// (default DefaultLargeImagePixels); LargeConcurrency bounds how many
+	// large images are analysed at once, default Concurrency/2 (at least
+	// 1), so that large uploads cannot take every slot (memory.go).
+	LargeImagePixels int64
+	LargeConcurrency int
 
 	// QPS and Burst are the default per-application rate limit, used when
 	// an application has no QPS of its own; QPS 0 means unlimited.
@@ -95,6 +101,12 @@ func (c Config) Defaults(pool int) Config {
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = runtime.NumCPU()
+	}
+	if c.LargeImagePixels <= 0 {
+		c.LargeImagePixels = DefaultLargeImagePixels
+	}
+	if c.LargeConcurrency <= 0 {
+		c.LargeConcurrency = max(1, c.Concurrency/2)
 	}
 	if c.Image == (imageio.Limits{}) {
 		c.Image = imageio.DefaultLimits()
@@ -173,6 +185,10 @@ type Service struct {
 	// sourceCropFailures counts enrolled faces left without a source crop.
 	sourceCropFailures atomic.Int64
 	fetcher            *imagesrc.Fetcher
+	// tokens writes detected faces to Deps.FaceTokens in the background.
+	tokens *tokenWriter
+	// large bounds the analysis of large images (memory.go).
+	large *largeImages
 	// model is the descriptor model's name and metric how its vectors
 	// compare.
 	model  string
@@ -220,6 +236,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		limiter:   ratelimit.New(),
 		authFails: ratelimit.New(),
 		fetcher:   imagesrc.New(cfg.Fetch),
+		tokens:    newTokenWriter(deps.FaceTokens, deps.Logger),
+		large:     newLargeImages(cfg.LargeConcurrency),
 		model:     model,
 		metric:    info.Metric,
 	}, nil

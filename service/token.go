@@ -37,7 +37,13 @@ func (s *Service) RecallFace(ctx context.Context, app, token string) (Face, erro
 	if token == "" {
 		return Face{}, fmt.Errorf("%w: empty token", ErrFaceTokenNotFound)
 	}
-	df, err := s.deps.FaceTokens.GetFaceToken(ctx, app, token)
+	// A face detected moments ago may still wait for the background
+	// writer: the answer that named its token must be usable at once.
+	df, ok := s.tokens.get(app, token)
+	var err error
+	if !ok {
+		df, err = s.deps.FaceTokens.GetFaceToken(ctx, app, token)
+	}
 	if errors.Is(err, store.ErrFaceNotFound) {
 		return Face{}, fmt.Errorf("%w: %q", ErrFaceTokenNotFound, token)
 	}
@@ -52,4 +58,11 @@ func (s *Service) RecallFace(ctx context.Context, app, token string) (Face, erro
 		f.Rect, f.Pose.Roll, f.Located = df.Box, df.Roll, true
 	}
 	return f, nil
+}
+
+// FlushFaceTokens waits until the faces of every detect that has answered
+// are written to the face-token cache, or ctx ends. Call it before closing
+// the store; the service stays usable.
+func (s *Service) FlushFaceTokens(ctx context.Context) error {
+	return s.tokens.flush(ctx)
 }

@@ -217,10 +217,27 @@ type DetectedFace struct {
 	Roll float64
 }
 
-// FaceTokens caches detected faces by token. The cache is bounded; the
-// oldest entries are evicted first.
+// FaceTokenEntry is one detected face to cache for an application.
+type FaceTokenEntry struct {
+	App  string
+	Face DetectedFace
+}
+
+// FaceTokens caches detected faces by token. The cache is bounded per
+// application: each keeps at most its own newest entries, so one
+// application's detects never evict another's tokens. The rows are a cache
+// and need not survive a crash (backends may skip the fsync).
 type FaceTokens interface {
+	// PutFaceToken caches one face. Returns ErrInvalidID,
+	// ErrInvalidEmbedding or ErrAppNotFound.
 	PutFaceToken(ctx context.Context, app string, f DetectedFace) error
+	// PutFaceTokens caches a batch in one transaction. Entries with an
+	// invalid token or embedding, or of an unknown application, are
+	// skipped and reported in the returned error (errors.Join of
+	// ErrInvalidID, ErrInvalidEmbedding, ErrAppNotFound); the others are
+	// stored all the same. A later entry with the same app and token
+	// replaces an earlier one.
+	PutFaceTokens(ctx context.Context, entries []FaceTokenEntry) error
 	// GetFaceToken returns ErrFaceNotFound for an unknown or evicted token.
 	GetFaceToken(ctx context.Context, app, token string) (DetectedFace, error)
 }

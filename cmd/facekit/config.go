@@ -138,7 +138,7 @@ type ServerConfig struct {
 	AllowPrivateURLs  bool     `toml:"allow_private_urls"`  // let image URLs reach loopback/private networks (env FACEKIT_ALLOW_PRIVATE_URLS)
 	MaxImageBytes     int64    `toml:"max_image_bytes"`     // default 10 MB
 	MaxImageSide      int      `toml:"max_image_side"`      // default 10000 px
-	MaxFaceTokens     int      `toml:"max_face_tokens"`     // detected-face cache size, default 100000
+	MaxFaceTokens     int      `toml:"max_face_tokens"`     // detected-face cache size per application, default 100000
 	ShutdownGraceTime Duration `toml:"shutdown_grace_time"` // default 30s
 	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
 	// whose X-Forwarded-For names the client; default none (env

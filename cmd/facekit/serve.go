@@ -142,6 +142,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr st
 	if err != nil {
 		return err
 	}
+	// Runs before db.Close (deferred earlier): face tokens of the last
+	// answered detects reach the cache rather than being dropped.
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := svc.FlushFaceTokens(fctx); err != nil {
+			log.Warn("face tokens not written at shutdown", "error", err)
+		}
+	}()
 	srv, err := server.New(server.Config{
 		ReadTimeout:    time.Duration(cfg.Server.ReadTimeout),
 		WriteTimeout:   time.Duration(cfg.Server.WriteTimeout),

@@ -135,6 +135,22 @@ func Sniff(data []byte) string {
 	return ""
 }
 
+// Dimensions returns the width and height that data's header declares,
+// without decoding any pixel (callers size their work before decoding);
+// ok is false for a format outside the allowlist or an unreadable header,
+// which Decode then reports.
+func Dimensions(data []byte) (w, h int, ok bool) {
+	format := Sniff(data)
+	if format == "" {
+		return 0, 0, false
+	}
+	cfg, err := safeConfig(codecs[format], data)
+	if err != nil {
+		return 0, 0, false
+	}
+	return cfg.Width, cfg.Height, true
+}
+
 // Decode checks data against lim, decodes it and returns an upright image.
 // It returns ErrEmpty, ErrImageTooLarge, ErrImageFormat, ErrImageDimensions
 // or ErrImageCorrupt (wrapped) for bad input, and never panics.

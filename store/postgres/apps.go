@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"sort"
 	"sync"
 	"time"
 
@@ -276,51 +277,114 @@ func (db *DB) CountCall(ctx context.Context, appID string) error {
 
 // PutFaceToken remembers a detected face under its token, replacing an
 // entry with the same token (which then counts as newest), and evicts the
-// oldest entries beyond Options.MaxFaceTokens. While the database is known
-// to be down it fails at once (the caller only loses a cache entry).
+// application's oldest entries beyond Options.MaxFaceTokens. While the
+// database is known to be down it fails at once (the caller only loses a
+// cache entry).
 func (db *DB) PutFaceToken(ctx context.Context, app string, f store.DetectedFace) error {
-	if err := validIDs(f.Token); err != nil {
-		return err
+	return db.PutFaceTokens(ctx, []store.FaceTokenEntry{{App: app, Face: f}})
+}
+
+// PutFaceTokens remembers a batch of detected faces in one transaction
+// that commits without waiting for the WAL flush (synchronous_commit off:
+// the rows are a cache), and evicts each application's oldest entries
+// beyond Options.MaxFaceTokens. Invalid entries and entries of unknown
+// applications are skipped and reported in the returned error; the others
+// are stored.
+func (db *DB) PutFaceTokens(ctx context.Context, entries []store.FaceTokenEntry) error {
+	var errs []error
+	valid := make([]store.FaceTokenEntry, 0, len(entries))
+	now := db.opts.Now()
+	for _, e := range entries {
+		if err := validIDs(e.Face.Token); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := e.Face.Embedding.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("postgres: face token %s: %w", e.Face.Token, err))
+			continue
+		}
+		if e.Face.Created.IsZero() {
+			e.Face.Created = now
+		}
+		valid = append(valid, e)
 	}
-	if err := f.Embedding.Validate(); err != nil {
-		return err
+	if len(valid) == 0 {
+		return errors.Join(errs...)
 	}
 	if db.down.Load() {
-		return fmt.Errorf("postgres: put face token: %w", store.ErrUnavailable)
+		return fmt.Errorf("postgres: put face tokens: %w", store.ErrUnavailable)
 	}
-	if f.Created.IsZero() {
-		f.Created = db.opts.Now()
-	}
-	return db.write(ctx, func(tx *wtx) (indexUpdate, error) {
-		if err := checkApp(ctx, tx, app); err != nil {
-			return nil, err
+	// Applications in one order on every node: two batches locking the
+	// same applications' count rows cannot deadlock. The sort is stable,
+	// so a later entry for a token still replaces an earlier one.
+	sort.SliceStable(valid, func(i, j int) bool { return valid[i].App < valid[j].App })
+	var skipped []error
+	err := db.write(ctx, func(tx *wtx) (indexUpdate, error) {
+		skipped = skipped[:0] // a retried transaction starts over
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return nil, fmt.Errorf("postgres: put face tokens: %w", err)
 		}
-		var box [5]any
-		if !f.Box.Empty() {
-			box = [5]any{f.Box.Min.X, f.Box.Min.Y, f.Box.Max.X, f.Box.Max.Y, f.Roll}
-		}
-		// Delete and insert (not an upsert): the entry gets a new id and
-		// so counts as newest for eviction.
-		if _, err := tx.Exec(ctx, `DELETE FROM face_tokens WHERE app_id = $1 AND face_token = $2`, app, f.Token); err != nil {
-			return nil, fmt.Errorf("postgres: put face token: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO face_tokens (app_id, face_token, model, vector, created,
-			box_left, box_top, box_right, box_bottom, box_roll) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			app, f.Token, f.Embedding.Model, encodeVector(f.Embedding.Vector), nanos(f.Created),
-			box[0], box[1], box[2], box[3], box[4]); err != nil {
-			if isUnique(err) {
-				// Another node put the same token (same image) meanwhile.
-				return nil, nil
+		for i := 0; i < len(valid); {
+			app := valid[i].App
+			j := i
+			for j < len(valid) && valid[j].App == app {
+				j++
 			}
-			return nil, fmt.Errorf("postgres: put face token: %w", err)
-		}
-		// Evict past the bound: the id of the newest entry minus the
-		// bound is a cheap, slightly generous cut (ids have gaps).
-		if _, err := tx.Exec(ctx, `DELETE FROM face_tokens WHERE id <= (SELECT max(id) FROM face_tokens) - $1`, db.opts.MaxFaceTokens); err != nil {
-			return nil, fmt.Errorf("postgres: evict face tokens: %w", err)
+			batch := valid[i:j]
+			i = j
+			err := checkApp(ctx, tx, app)
+			if errors.Is(err, store.ErrAppNotFound) {
+				for _, e := range batch {
+					skipped = append(skipped, fmt.Errorf("postgres: face token %s: app %q: %w", e.Face.Token, app, store.ErrAppNotFound))
+				}
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range batch {
+				if err := putFaceToken(ctx, tx, app, e.Face); err != nil {
+					return nil, err
+				}
+			}
+			// The bound is per application: evicting across applications
+			// would let one application's detects flush another's tokens.
+			if _, err := tx.Exec(ctx, `DELETE FROM face_tokens WHERE id IN (SELECT id FROM face_tokens
+				WHERE app_id = $1 ORDER BY id
+				LIMIT greatest(0, coalesce((SELECT n FROM face_token_counts WHERE app_id = $1), 0) - $2))`,
+				app, db.opts.MaxFaceTokens); err != nil {
+				return nil, fmt.Errorf("postgres: evict face tokens of %q: %w", app, err)
+			}
 		}
 		return nil, nil
 	})
+	if err != nil {
+		return err
+	}
+	return errors.Join(append(errs, skipped...)...)
+}
+
+// putFaceToken writes one cache row in tx, as the newest of its app.
+func putFaceToken(ctx context.Context, tx *wtx, app string, f store.DetectedFace) error {
+	var box [5]any
+	if !f.Box.Empty() {
+		box = [5]any{f.Box.Min.X, f.Box.Min.Y, f.Box.Max.X, f.Box.Max.Y, f.Roll}
+	}
+	// Delete and insert (not an upsert): the entry gets a new id and so
+	// counts as newest for eviction.
+	if _, err := tx.Exec(ctx, `DELETE FROM face_tokens WHERE app_id = $1 AND face_token = $2`, app, f.Token); err != nil {
+		return fmt.Errorf("postgres: put face token: %w", err)
+	}
+	// DO NOTHING: another node put the same token (same image) meanwhile,
+	// and a unique violation would abort the whole batch.
+	if _, err := tx.Exec(ctx, `INSERT INTO face_tokens (app_id, face_token, model, vector, created,
+		box_left, box_top, box_right, box_bottom, box_roll) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (app_id, face_token) DO NOTHING`,
+		app, f.Token, f.Embedding.Model, encodeVector(f.Embedding.Vector), nanos(f.Created),
+		box[0], box[1], box[2], box[3], box[4]); err != nil {
+		return fmt.Errorf("postgres: put face token: %w", err)
+	}
+	return nil
 }
 
 // GetFaceToken returns a remembered face or store.ErrFaceNotFound.

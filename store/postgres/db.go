@@ -41,7 +41,7 @@ var migrationFiles embed.FS
 
 // Options tune a DB. The zero value is usable.
 type Options struct {
-	// MaxFaceTokens bounds the detected-face cache across all applications;
+	// MaxFaceTokens bounds the detected-face cache of each application;
 	// the oldest entries are evicted first. 0 means 100000.
 	MaxFaceTokens int
 	// MaxConns is the size of the connection pool. 0 means 8.

@@ -124,3 +124,30 @@ func BenchmarkAddFace(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkFaceTokens writes detected faces to the face-token cache of a
+// file-backed library: one at a time (what a detect of one face costs) and
+// as a batch of 8 (what the service's background writer sends under
+// load). Before issue 13 each put was a synchronous=FULL commit, an fsync
+// per token.
+func BenchmarkFaceTokens(b *testing.B) {
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("Batch%d", batch), func(b *testing.B) {
+			db, _ := MustOpenDB(b, Options{})
+			app := MustCreateApp(b, db)
+			ctx := context.Background()
+			entries := make([]store.FaceTokenEntry, batch)
+			b.ResetTimer()
+			for i := range b.N {
+				for j := range entries {
+					entries[j] = store.FaceTokenEntry{App: app, Face: store.DetectedFace{
+						Token: fmt.Sprintf("t%d_%d", i, j), Embedding: emb(1, 2)}}
+				}
+				if err := db.PutFaceTokens(ctx, entries); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/token")
+		})
+	}
+}

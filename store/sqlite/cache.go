@@ -13,43 +13,103 @@ import (
 
 // PutFaceToken remembers a detected face under its token, replacing an
 // entry with the same token (which then counts as newest), and evicts the
-// oldest entries beyond Options.MaxFaceTokens. It returns
+// application's oldest entries beyond Options.MaxFaceTokens. It returns
 // store.ErrInvalidID, store.ErrInvalidEmbedding or store.ErrAppNotFound.
 func (db *DB) PutFaceToken(ctx context.Context, app string, f store.DetectedFace) error {
-	if err := validIDs(f.Token); err != nil {
-		return err
+	return db.PutFaceTokens(ctx, []store.FaceTokenEntry{{App: app, Face: f}})
+}
+
+// PutFaceTokens remembers a batch of detected faces in one transaction
+// committed without an fsync (writeCache), and evicts each application's
+// oldest entries beyond Options.MaxFaceTokens. Invalid entries and entries
+// of unknown applications are skipped and reported in the returned error;
+// the others are stored.
+func (db *DB) PutFaceTokens(ctx context.Context, entries []store.FaceTokenEntry) error {
+	var errs []error
+	valid := make([]store.FaceTokenEntry, 0, len(entries))
+	now := db.opts.Now()
+	for _, e := range entries {
+		if err := validIDs(e.Face.Token); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := e.Face.Embedding.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: face token %s: %w", e.Face.Token, err))
+			continue
+		}
+		if e.Face.Created.IsZero() {
+			e.Face.Created = now
+		}
+		valid = append(valid, e)
 	}
-	if err := f.Embedding.Validate(); err != nil {
-		return err
+	if len(valid) == 0 {
+		return errors.Join(errs...)
 	}
-	if f.Created.IsZero() {
-		f.Created = db.opts.Now()
-	}
-	return db.write(ctx, func(tx *sql.Tx) (indexUpdate, error) {
-		if err := checkApp(ctx, tx, app); err != nil {
-			return nil, err
+	err := db.writeCache(ctx, func(tx *sql.Tx) error {
+		del, err := tx.PrepareContext(ctx, `DELETE FROM face_tokens WHERE app_id = ? AND face_token = ?`)
+		if err != nil {
+			return fmt.Errorf("sqlite: put face tokens: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM face_tokens WHERE app_id = ? AND face_token = ?`, app, f.Token); err != nil {
-			return nil, fmt.Errorf("sqlite: put face token: %w", err)
+		defer del.Close()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO face_tokens (app_id, face_token, model, vector, created,
+			box_left, box_top, box_right, box_bottom, box_roll) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("sqlite: put face tokens: %w", err)
 		}
-		// An unknown box is stored as NULLs, like rows from before
-		// migration 0002.
-		var box [5]any
-		if !f.Box.Empty() {
-			box = [5]any{f.Box.Min.X, f.Box.Min.Y, f.Box.Max.X, f.Box.Max.Y, f.Roll}
+		defer ins.Close()
+		known := map[string]bool{} // app → exists
+		var apps []string          // the existing apps written to, in order
+		for _, e := range valid {
+			ok, seen := known[e.App]
+			if !seen {
+				err := checkApp(ctx, tx, e.App)
+				switch {
+				case errors.Is(err, store.ErrAppNotFound):
+				case err != nil:
+					return err
+				default:
+					ok = true
+					apps = append(apps, e.App)
+				}
+				known[e.App] = ok
+			}
+			if !ok {
+				errs = append(errs, fmt.Errorf("sqlite: face token %s: app %q: %w", e.Face.Token, e.App, store.ErrAppNotFound))
+				continue
+			}
+			f := e.Face
+			// Delete and insert (not an upsert): the entry gets a new id
+			// and so counts as newest for eviction.
+			if _, err := del.ExecContext(ctx, e.App, f.Token); err != nil {
+				return fmt.Errorf("sqlite: put face token: %w", err)
+			}
+			// An unknown box is stored as NULLs, like rows from before
+			// migration 0002.
+			var box [5]any
+			if !f.Box.Empty() {
+				box = [5]any{f.Box.Min.X, f.Box.Min.Y, f.Box.Max.X, f.Box.Max.Y, f.Roll}
+			}
+			if _, err := ins.ExecContext(ctx, e.App, f.Token, f.Embedding.Model, blob.EncodeVector(f.Embedding.Vector),
+				nanos(f.Created), box[0], box[1], box[2], box[3], box[4]); err != nil {
+				return fmt.Errorf("sqlite: put face token: %w", err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO face_tokens (app_id, face_token, model, vector, created,
-			box_left, box_top, box_right, box_bottom, box_roll) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			app, f.Token, f.Embedding.Model, blob.EncodeVector(f.Embedding.Vector), nanos(f.Created),
-			box[0], box[1], box[2], box[3], box[4]); err != nil {
-			return nil, fmt.Errorf("sqlite: put face token: %w", err)
+		// The bound is per application: evicting across applications
+		// would let one application's detects flush another's tokens.
+		for _, app := range apps {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM face_tokens WHERE id IN (SELECT id FROM face_tokens
+				WHERE app_id = ? ORDER BY id
+				LIMIT max(0, coalesce((SELECT n FROM face_token_counts WHERE app_id = ?), 0) - ?))`,
+				app, app, db.opts.MaxFaceTokens); err != nil {
+				return fmt.Errorf("sqlite: evict face tokens of %q: %w", app, err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM face_tokens WHERE id IN (SELECT id FROM face_tokens ORDER BY id
-			LIMIT max(0, (SELECT n FROM face_token_count) - ?))`, db.opts.MaxFaceTokens); err != nil {
-			return nil, fmt.Errorf("sqlite: evict face tokens: %w", err)
-		}
-		return nil, nil
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return errors.Join(errs...)
 }
 
 // GetFaceToken returns a remembered face or store.ErrFaceNotFound.

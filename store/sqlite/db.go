@@ -37,8 +37,8 @@ var migrationFiles embed.FS
 
 // Options tune a DB. The zero value is usable.
 type Options struct {
-	// MaxFaceTokens bounds the detected-face cache across all applications;
-	// the oldest entries are evicted first. 0 means 100000.
+	// MaxFaceTokens bounds the detected-face cache of each application;
+	// its oldest entries are evicted first. 0 means 100000.
 	MaxFaceTokens int
 	// ReadConns is the size of the read pool. 0 means max(4, GOMAXPROCS).
 	ReadConns int

@@ -43,6 +43,10 @@ func TestMigrateFrom0002(t *testing.T) {
 		`INSERT INTO apps (id, name, api_key, secret_hash, created) VALUES ('app1', 'old', 'key1', x'00', 0)`,
 		`INSERT INTO groups (id, app_id, group_id, created) VALUES (1, 'app1', 'g', 0)`,
 		`INSERT INTO users (id, group_ref, user_id, info, created) VALUES (1, 1, 'u', 'info', 0)`,
+		`INSERT INTO apps (id, name, api_key, secret_hash, created) VALUES ('app2', 'other', 'key2', x'00', 0)`,
+		`INSERT INTO face_tokens (app_id, face_token, model, vector, created) VALUES ('app1', 'tok1', 'm', x'00', 0)`,
+		`INSERT INTO face_tokens (app_id, face_token, model, vector, created) VALUES ('app1', 'tok2', 'm', x'00', 0)`,
+		`INSERT INTO face_tokens (app_id, face_token, model, vector, created) VALUES ('app2', 'tok1', 'm', x'00', 0)`,
 	} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatal(err)
@@ -59,9 +63,20 @@ func TestMigrateFrom0002(t *testing.T) {
 		t.Fatalf("open a 0002 library: %v", err)
 	}
 	defer db.Close()
+	files, err := migrationFiles.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var version int
-	if err := db.w.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil || version != 3 {
-		t.Fatalf("schema version %d (%v), want 3", version, err)
+	if err := db.w.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil || version != len(files) {
+		t.Fatalf("schema version %d (%v), want %d", version, err, len(files))
+	}
+	// Migration 0004 counts the cached tokens per application.
+	for app, want := range map[string]int{"app1": 2, "app2": 1} {
+		var n int
+		if err := db.r.QueryRow(`SELECT n FROM face_token_counts WHERE app_id = ?`, app).Scan(&n); err != nil || n != want {
+			t.Errorf("%s: %d cached tokens counted (%v), want %d", app, n, err, want)
+		}
 	}
 	c, err := db.Search(ctx, "app1", []string{"g"}, emb(1, 2, 3), "", 1)
 	if err != nil || len(c) != 1 || c[0].Token != "old_face" || c[0].Distance != 0 {

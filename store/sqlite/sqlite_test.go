@@ -190,21 +190,48 @@ var backend = storetest.Backend{
 	},
 }
 
-// TestFaceTokenCounter: the trigger-kept row count of face_tokens (which
-// spares eviction a count of the table) matches the table.
+// TestFaceTokenCounter: the trigger-kept per-app row counts of
+// face_tokens (which spare eviction a count of the table) match the table.
 func TestFaceTokenCounter(t *testing.T) {
 	ctx := context.Background()
 	db, _ := MustOpenDB(t, Options{MaxFaceTokens: 3})
-	app := MustCreateApp(t, db)
+	app, other := MustCreateApp(t, db), MustCreateApp(t, db)
 	for _, tok := range []string{"t1", "t2", "t3", "t1", "t4"} {
 		if err := db.PutFaceToken(ctx, app, store.DetectedFace{Token: tok, Embedding: emb(1, 2)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var n, counted int
-	db.r.QueryRow(`SELECT count(*) FROM face_tokens`).Scan(&n)
-	db.r.QueryRow(`SELECT n FROM face_token_count`).Scan(&counted)
-	if n != 3 || counted != 3 {
-		t.Fatalf("%d cached faces (counter %d), want 3", n, counted)
+	if err := db.PutFaceToken(ctx, other, store.DetectedFace{Token: "t1", Embedding: emb(1, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		app  string
+		want int
+	}{{app, 3}, {other, 1}} {
+		var n, counted int
+		db.r.QueryRow(`SELECT count(*) FROM face_tokens WHERE app_id = ?`, tt.app).Scan(&n)
+		db.r.QueryRow(`SELECT n FROM face_token_counts WHERE app_id = ?`, tt.app).Scan(&counted)
+		if n != tt.want || counted != tt.want {
+			t.Errorf("app %s: %d cached faces (counter %d), want %d", tt.app, n, counted, tt.want)
+		}
+	}
+}
+
+// TestCacheWriteKeepsLibraryDurable: face tokens commit at
+// synchronous=NORMAL, and the writer connection is back at FULL (2)
+// afterwards, so the next enrollment is still fsynced.
+func TestCacheWriteKeepsLibraryDurable(t *testing.T) {
+	ctx := context.Background()
+	db, _ := MustOpenDB(t, Options{})
+	app := MustCreateApp(t, db)
+	if err := db.PutFaceToken(ctx, app, store.DetectedFace{Token: "t1", Embedding: emb(1, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	var level int
+	if err := db.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil {
+		t.Fatal(err)
+	}
+	if level != 2 {
+		t.Fatalf("writer connection at synchronous=%d after a cache write, want 2 (FULL)", level)
 	}
 }

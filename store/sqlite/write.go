@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -47,6 +48,50 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) (indexUpdate, error
 			// checks; say plainly that the data is saved.
 			return fmt.Errorf("sqlite: committed, but the search index rejected the change (reopen to rebuild it): %w", err)
 		}
+	}
+	return nil
+}
+
+// writeCache runs fn in one immediate transaction on the writer
+// connection, like write, but commits it with synchronous=NORMAL: the
+// face-token cache needs no fsync per commit, and a detect should not wait
+// on the disk for it. In WAL mode a NORMAL commit is still atomic; a power
+// failure may lose the last cache commits, and the next FULL commit (any
+// library write) syncs them with its own. The connection is set back to
+// FULL before it returns to the pool, and discarded if that fails, so
+// library writes never run at NORMAL.
+func (db *DB) writeCache(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	ctx = context.WithoutCancel(ctx)
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: writer connection: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return fmt.Errorf("sqlite: cache write: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+			// ErrBadConn makes database/sql close the connection; the
+			// pool reopens it from the DSN, which says FULL.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
 }

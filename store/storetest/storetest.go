@@ -85,6 +85,8 @@ func Run(t *testing.T, b Backend) {
 		{"IndexConsistency", testIndexConsistency},
 		{"Apps", testApps},
 		{"FaceTokens", testFaceTokens},
+		{"FaceTokensPerApp", testFaceTokensPerApp},
+		{"FaceTokensBatch", testFaceTokensBatch},
 		{"SessionCodes", testSessionCodes},
 		{"ConcurrentUse", testConcurrentUse},
 		{"SourceCrops", testSourceCrops},
@@ -1024,7 +1026,8 @@ func testFaceTokens(t *testing.T, b Backend) {
 		t.Fatalf("GetFaceToken = %+v, %v", got, err)
 	}
 	put(a, "t1")  // t1 is now the newest
-	put(b2, "t4") // the bound is per database: evicts t2, the oldest
+	put(b2, "t4") // another app's token: the bound is per app, evicts nothing
+	put(a, "t6")  // evicts t2, a's oldest
 	tests := []struct {
 		name, app, token string
 		want             error
@@ -1032,6 +1035,7 @@ func testFaceTokens(t *testing.T, b Backend) {
 		{"Refreshed", a, "t1", nil},
 		{"Evicted", a, "t2", store.ErrFaceNotFound},
 		{"Kept", a, "t3", nil},
+		{"Newest", a, "t6", nil},
 		{"OtherApp", b2, "t4", nil},
 		{"OtherAppsToken", b2, "t3", store.ErrFaceNotFound},
 		{"Unknown", a, "zz", store.ErrFaceNotFound},
@@ -1043,8 +1047,8 @@ func testFaceTokens(t *testing.T, b Backend) {
 			}
 		})
 	}
-	if n := b.Count(t, db, `SELECT count(*) FROM face_tokens`); n != 3 {
-		t.Fatalf("%d cached faces, want 3", n)
+	if n := b.Count(t, db, `SELECT count(*) FROM face_tokens`); n != 4 {
+		t.Fatalf("%d cached faces, want 4 (3 of app a, 1 of app b)", n)
 	}
 	t.Run("BoxKept", func(t *testing.T) {
 		box := image.Rect(-3, 4, 120, 130)
@@ -1163,5 +1167,79 @@ func testConcurrentUse(t *testing.T, b Backend) {
 	got, err := db.Search(ctx, app, []string{"g"}, emb(0, 0), "", 1000)
 	if err != nil || len(users) != writers*perWriter || len(got) != writers*perWriter {
 		t.Fatalf("%d users listed, %d found (%v), want %d", len(users), len(got), err, writers*perWriter)
+	}
+}
+
+// testFaceTokensPerApp: the cache bound is per application, so one
+// application's detects cannot flush another's tokens (issue 13: with
+// max_face_tokens=10, app B's token answered 222209 after 12 detects by
+// app A).
+func testFaceTokensPerApp(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db := b.open(t, Options{MaxFaceTokens: 10})
+	appA, appB := mustCreateApp(t, db), mustCreateApp(t, db)
+	if err := db.PutFaceToken(ctx, appB, store.DetectedFace{Token: "b0", Embedding: emb(1, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		if err := db.PutFaceToken(ctx, appA, store.DetectedFace{Token: fmt.Sprintf("a%d", i), Embedding: emb(1, 2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.GetFaceToken(ctx, appB, "b0"); err != nil {
+		t.Fatalf("app B's token after 12 puts by app A: %v", err)
+	}
+	for i, want := range map[int]error{0: store.ErrFaceNotFound, 1: store.ErrFaceNotFound, 2: nil, 11: nil} {
+		if _, err := db.GetFaceToken(ctx, appA, fmt.Sprintf("a%d", i)); !errors.Is(err, want) {
+			t.Errorf("app A's token a%d: %v, want %v", i, err, want)
+		}
+	}
+	if n := b.Count(t, db, `SELECT count(*) FROM face_tokens WHERE app_id = $1`, appA); n != 10 {
+		t.Errorf("app A has %d cached faces, want 10", n)
+	}
+}
+
+// testFaceTokensBatch: PutFaceTokens stores a batch across applications
+// in one call, bounds each application, skips (and reports) the entries it
+// cannot store, and keeps the last entry of a repeated token.
+func testFaceTokensBatch(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db := b.open(t, Options{MaxFaceTokens: 3})
+	appA, appB := mustCreateApp(t, db), mustCreateApp(t, db)
+	box := image.Rect(1, 2, 30, 40)
+	var batch []store.FaceTokenEntry
+	for i := range 5 {
+		batch = append(batch, store.FaceTokenEntry{App: appA, Face: store.DetectedFace{Token: fmt.Sprintf("a%d", i), Embedding: emb(1, 2)}})
+	}
+	batch = append(batch,
+		store.FaceTokenEntry{App: appB, Face: store.DetectedFace{Token: "b0", Embedding: emb(3, 4)}},
+		store.FaceTokenEntry{App: "nope", Face: store.DetectedFace{Token: "n0", Embedding: emb(1, 2)}},
+		store.FaceTokenEntry{App: appB, Face: store.DetectedFace{Token: "b-1", Embedding: emb(1, 2)}},
+		store.FaceTokenEntry{App: appB, Face: store.DetectedFace{Token: "b1"}},
+		store.FaceTokenEntry{App: appB, Face: store.DetectedFace{Token: "b0", Embedding: emb(5, 6), Box: box}},
+	)
+	err := db.PutFaceTokens(ctx, batch)
+	for _, want := range []error{store.ErrAppNotFound, store.ErrInvalidID, store.ErrInvalidEmbedding} {
+		if !errors.Is(err, want) {
+			t.Errorf("PutFaceTokens = %v, want it to report %v", err, want)
+		}
+	}
+	for _, tt := range []struct {
+		app, token string
+		want       error
+	}{
+		{appA, "a0", store.ErrFaceNotFound}, {appA, "a1", store.ErrFaceNotFound},
+		{appA, "a2", nil}, {appA, "a4", nil}, {appB, "b1", store.ErrFaceNotFound},
+	} {
+		if _, err := db.GetFaceToken(ctx, tt.app, tt.token); !errors.Is(err, tt.want) {
+			t.Errorf("GetFaceToken(%s) = %v, want %v", tt.token, err, tt.want)
+		}
+	}
+	got, err := db.GetFaceToken(ctx, appB, "b0")
+	if err != nil || fmt.Sprint(got.Embedding.Vector) != "[5 6]" || got.Box != box {
+		t.Errorf("GetFaceToken(b0) = %+v, %v; want the batch's last entry for b0", got, err)
+	}
+	if err := db.PutFaceTokens(ctx, nil); err != nil {
+		t.Errorf("empty batch: %v", err)
 	}
 }

@@ -1,0 +1,185 @@
+package quality
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/facekit/facekit/engine"
+	"github.com/facekit/facekit/engine/imageio"
+	"github.com/facekit/facekit/internal/testenv"
+	"github.com/facekit/facekit/quality/internal/qtest"
+)
+
+// BeardedLFW are LFW images (../shared/testdata/lfw, a greyscale copy) of
+// men with a full beard, a goatee or heavy stubble, roughly frontal and
+// with nothing in front of the face, picked by eye from contact sheets of
+// the people LFW has with beards plus 120 random LFW images (issue 13:
+// quality control refused bearded men as "mouth occluded"). Photos with a
+// hand, microphone or cigarette at the face, or turned well away, were
+// left out.
+var BeardedLFW = []string{
+	"Abdel_Aziz_Al-Hakim_0001", "Abdul_Rahman_0001", "Abdullah_0001", "Abdullah_0002", "Abdullah_0003",
+	"Abdullah_0004", "Akbar_Hashemi_Rafsanjani_0001", "Akbar_Hashemi_Rafsanjani_0003",
+	"Ali_Adbul_Karim_Madani_0001", "Ali_Khamenei_0001", "Ali_Khamenei_0002", "Ali_Khamenei_0003",
+	"Ali_Mohammed_Maher_0001", "Ben_Affleck_0006", "Billy_Crystal_0002", "Fidel_Castro_0001",
+	"Fidel_Castro_0005", "Fidel_Castro_0007", "Fidel_Castro_0008", "Fidel_Castro_0011", "Fidel_Castro_0012",
+	"Fidel_Castro_0013", "Fidel_Castro_0017", "Fidel_Castro_0018", "Francis_Ford_Coppola_0001",
+	"Francis_Ford_Coppola_0002", "George_Lucas_0001", "Gerry_Adams_0001", "Gerry_Adams_0002",
+	"Gerry_Adams_0003", "Gerry_Adams_0004", "Gerry_Adams_0005", "Gerry_Adams_0006", "Gerry_Adams_0007",
+	"Gerry_Adams_0008", "Hamid_Karzai_0003", "Hamid_Karzai_0004", "Hamid_Karzai_0022", "Hassan_Nasrallah_0001",
+	"Hassan_Nasrallah_0002", "Ismail_Abu_Shanab_0001", "Ismail_Khan_0001", "Johnny_Depp_0001",
+	"Johnny_Depp_0002", "Kamal_Kharrazi_0001", "Kamal_Kharrazi_0002", "Kamal_Kharrazi_0003",
+	"Kamal_Kharrazi_0005", "Kamal_Kharrazi_0006", "Kofi_Annan_0008", "Kofi_Annan_0013", "Kofi_Annan_0014",
+	"Kofi_Annan_0025", "Kofi_Annan_0032", "Luciano_Pavarotti_0001", "Luciano_Pavarotti_0002",
+	"Luiz_Inacio_Lula_da_Silva_0002", "Luiz_Inacio_Lula_da_Silva_0007", "Luiz_Inacio_Lula_da_Silva_0008",
+	"Luiz_Inacio_Lula_da_Silva_0009", "Luiz_Inacio_Lula_da_Silva_0010", "Luiz_Inacio_Lula_da_Silva_0011",
+	"Luiz_Inacio_Lula_da_Silva_0019", "Luiz_Inacio_Lula_da_Silva_0028", "Luiz_Inacio_Lula_da_Silva_0036",
+	"Luiz_Inacio_Lula_da_Silva_0039", "Luiz_Inacio_Lula_da_Silva_0044", "Michael_Moore_0001",
+	"Michael_Moore_0002", "Michael_Moore_0003", "Mohammad_Khatami_0001", "Mohammad_Khatami_0003",
+	"Mohammad_Khatami_0005", "Mohammad_Khatami_0008", "Mohammad_Khatami_0009", "Mohammed_Baqir_al-Hakim_0001",
+	"Mohammed_Baqir_al-Hakim_0002", "Mohammed_Baqir_al-Hakim_0003", "Noor_Mohammed_0001", "Omar_Sharif_0001",
+	"Omar_Sharif_0002", "Omar_Sharif_0003", "Omar_Sharif_0004", "Osama_bin_Laden_0002", "Osama_bin_Laden_0003",
+	"Osama_bin_Laden_0004", "Qazi_Hussain_Ahmed_0001", "Richard_Branson_0002", "Salman_Rushdie_0001",
+	"Salman_Rushdie_0002", "Salman_Rushdie_0003", "Sheikh_Ahmed_Yassin_0001", "Steven_Spielberg_0001",
+	"Steven_Spielberg_0004", "Steven_Spielberg_0005", "Steven_Spielberg_0006", "Uday_Hussein_0001",
+	"Willie_Nelson_0001", "Yasser_Arafat_0001", "Yasser_Arafat_0002", "Yasser_Arafat_0003",
+	"Yasser_Arafat_0006", "Yasser_Arafat_0008",
+}
+
+// MoustachedLFW are LFW images of men with a moustache and no beard,
+// picked the same way.
+var MoustachedLFW = []string{
+	"Aaron_Tippin_0001", "Abdullah_Gul_0001", "Abdullah_Gul_0006", "Abdullah_Gul_0007", "Abdullah_Gul_0008",
+	"Abdullah_Gul_0009", "Abdullah_Gul_0012", "Abdullah_Gul_0014", "Abdullah_al-Attiyah_0002",
+	"Ahmet_Demir_0001", "Al_Sharpton_0003", "Alan_Dreher_0001", "Ali_Abdullah_Saleh_0001",
+	"Ali_Bin_Hussein_0001", "Ali_Naimi_0001", "Ali_Naimi_0002", "Ali_Naimi_0005", "Ali_Naimi_0008",
+	"Faisal_Saleh_Hayat_0001", "Jose_Maria_Aznar_0013", "Jose_Maria_Aznar_0017", "Jose_Maria_Aznar_0020",
+	"Jose_Maria_Aznar_0022", "Jose_Maria_Aznar_0023", "Joseph_Estrada_0003", "Mahmoud_Abbas_0007",
+	"Mahmoud_Abbas_0011", "Mahmoud_Abbas_0020", "Mahmoud_Abbas_0022", "Mahmoud_Abbas_0027",
+	"Mahmoud_Diyab_al-Ahmed_0001", "Mohammed_Abulhasan_0001", "Naji_Sabri_0001", "Naji_Sabri_0002",
+	"Naji_Sabri_0003", "Naji_Sabri_0004", "Naji_Sabri_0006", "Naji_Sabri_0007", "Pervez_Musharraf_0001",
+	"Pervez_Musharraf_0002", "Pervez_Musharraf_0003", "Pervez_Musharraf_0004", "Pervez_Musharraf_0006",
+	"Pervez_Musharraf_0007", "Pervez_Musharraf_0010", "Pervez_Musharraf_0014", "Pervez_Musharraf_0015",
+	"Pervez_Musharraf_0016", "Qusai_Hussein_0001", "Raza_Rabbani_0001", "Recep_Tayyip_Erdogan_0002",
+	"Recep_Tayyip_Erdogan_0012", "Recep_Tayyip_Erdogan_0016", "Recep_Tayyip_Erdogan_0017",
+	"Recep_Tayyip_Erdogan_0019", "Saddam_Hussein_0002", "Saddam_Hussein_0004", "Saddam_Hussein_0006",
+	"Saddam_Hussein_0009", "Saddam_Hussein_0011", "Sean_Penn_0001", "Sean_Penn_0002", "Sean_Penn_0003",
+	"Taha_Yassin_Ramadan_0003", "Taha_Yassin_Ramadan_0007", "Taha_Yassin_Ramadan_0012", "Tariq_Aziz_0003",
+	"Tariq_Aziz_0005", "Thabo_Mbeki_0003", "Vicente_Fernandez_0005",
+}
+
+// lfwFace is a decoded LFW image with its largest face.
+type lfwFace struct {
+	name string
+	img  *imageio.Image
+	face engine.Face
+}
+
+var (
+	lfwMu    sync.Mutex
+	lfwCache = map[string][]lfwFace{}
+)
+
+// lfwFaces decodes and detects the named LFW images once per test binary;
+// images where HOG finds no face are logged and left out.
+func lfwFaces(tb testing.TB, set string, names []string) []lfwFace {
+	tb.Helper()
+	lfwMu.Lock()
+	defer lfwMu.Unlock()
+	if fs, ok := lfwCache[set]; ok {
+		return fs
+	}
+	dir := filepath.Join(testenv.TestData(tb), "lfw", "images")
+	var out []lfwFace
+	for _, n := range names {
+		person := n[:strings.LastIndex(n, "_")]
+		data, err := os.ReadFile(filepath.Join(dir, person, n+".jpg"))
+		if err != nil {
+			tb.Fatalf("%s: %v", n, err)
+		}
+		img, err := imageio.Decode(data, imageio.DefaultLimits())
+		if err != nil {
+			tb.Fatalf("%s: %v", n, err)
+		}
+		f, ok := qtest.Detect(tb, img)
+		if !ok {
+			tb.Logf("%s: no face found", n)
+			continue
+		}
+		out = append(out, lfwFace{n, img, f})
+	}
+	lfwCache[set] = out
+	return out
+}
+
+// occlusionRefusals measures every face and returns the names of those
+// NORMAL refuses for an occluded region, with the regions and scores.
+func occlusionRefusals(tb testing.TB, faces []lfwFace) (refused []string, reports []Report) {
+	tb.Helper()
+	for _, f := range faces {
+		r, err := Measure(f.img, f.face)
+		if err != nil {
+			tb.Fatalf("%s: %v", f.name, err)
+		}
+		reports = append(reports, r)
+		var ce *CheckError
+		if !errors.As(Check(r, LevelNormal), &ce) {
+			continue
+		}
+		var regions []string
+		for _, e := range ce.Failures {
+			for i, oe := range occlusionErrors {
+				if errors.Is(e, oe) {
+					regions = append(regions, fmt.Sprintf("%s %.2f", regionNames[i], r.Occlusion.values()[i]))
+				}
+			}
+		}
+		if len(regions) > 0 {
+			refused = append(refused, f.name+": "+strings.Join(regions, ", "))
+		}
+	}
+	sort.Strings(refused)
+	return refused, reports
+}
+
+// beardTarget turns TestBeardsAreNotOcclusion from a measurement into a
+// check. The detector does not meet the target yet (docs/quality.md,
+// "Beards and moustaches"), so by default the test only logs the
+// refusals; run with -beard-target when working on it.
+var beardTarget = flag.Bool("beard-target", false, "fail TestBeardsAreNotOcclusion when more than 1 in 100 bearded or moustached faces is refused for occlusion at NORMAL (issue 13; not met yet)")
+
+// TestBeardsAreNotOcclusion measures how many bearded and moustached
+// frontal faces NORMAL refuses for occlusion; issue 13's target is at most
+// 1 in 100 (enforced with -beard-target). Refusals for pose, blur or size
+// are not this test's concern.
+func TestBeardsAreNotOcclusion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("detects 173 LFW images")
+	}
+	for _, set := range []struct {
+		name  string
+		names []string
+	}{{"Beards", BeardedLFW}, {"Moustaches", MoustachedLFW}} {
+		t.Run(set.name, func(t *testing.T) {
+			faces := lfwFaces(t, set.name, set.names)
+			if len(faces) < len(set.names)*9/10 {
+				t.Fatalf("only %d of %d faces detected", len(faces), len(set.names))
+			}
+			refused, _ := occlusionRefusals(t, faces)
+			for _, r := range refused {
+				t.Log(r)
+			}
+			t.Logf("%d of %d faces refused for occlusion at NORMAL", len(refused), len(faces))
+			if allowed := max(1, len(faces)/100); *beardTarget && len(refused) > allowed {
+				t.Errorf("%d of %d faces refused for occlusion at NORMAL, want at most %d", len(refused), len(faces), allowed)
+			}
+		})
+	}
+}
