@@ -107,7 +107,7 @@ func TestHugeUploadsChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	resnet, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}

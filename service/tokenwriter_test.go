@@ -21,7 +21,7 @@ import (
 func realService(tb testing.TB, opts sqlite.Options, cfg Config, tokens func(*sqlite.DB) store.FaceTokens) (*Service, *sqlite.DB) {
 	tb.Helper()
 	eng := testenv.Engine(tb)
-	resnet, err := descriptor.Open(descriptor.Default, descriptor.Env{Engine: eng})
+	resnet, err := descriptor.Open(descriptor.ResNet, descriptor.Env{Engine: eng})
 	if err != nil {
 		tb.Fatal(err)
 	}
