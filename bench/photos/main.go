@@ -3,7 +3,7 @@
 // (hd.jpg), JPEG quality 90. facekit and the raw-dlib baseline then read the
 // very same bytes, so their per-image costs are comparable.
 //
-//	go run ./bench/photos -src ../shared/testdata/faces/jimin.jpg -out /tmp/bench
+//	go run ./bench/photos -src ../shared/testdata/faces/jimin5.jpg -out /tmp/bench
 package main
 
 import (
@@ -31,7 +31,7 @@ var sizes = []struct {
 }
 
 func main() {
-	src := flag.String("src", "../shared/testdata/faces/jimin.jpg", "source photo (one frontal face)")
+	src := flag.String("src", "../shared/testdata/faces/jimin5.jpg", "source photo (one frontal face)")
 	out := flag.String("out", ".", "directory to write vga.jpg and hd.jpg into")
 	flag.Parse()
 	if err := run(*src, *out); err != nil {
