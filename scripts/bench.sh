@@ -523,8 +523,9 @@ EOF
 
 ## Detectors: recall and speed (\`BenchmarkDetectors\`), huge uploads (\`BenchmarkHugePhoto\`)
 
-Recall with the server's options (upsample once when nothing is found): faces found of the 12
-annotated faces of pristin.jpg (10), eunseo.jpg and jimin3.jpg (profiles), and the share of
+Recall with the server's options (upsample once when nothing is found): faces found of the 43
+annotated faces of the 34 test photos (pristin.jpg's 10, one in every other photo; profiles: of
+eunseo.jpg and jimin3.jpg), and the share of
 ${BENCH_DETECT_LFW:-200} LFW images with a box over the centre; ms per detection of jimin.jpg scaled
 to 640×480 and 1920×1080. Huge uploads: crafted files, each analysed in a fresh process (decode,
 detect on the bounded copy, landmarks, descriptor); peak RSS is that process's. See
