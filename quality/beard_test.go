@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -181,5 +182,56 @@ func TestBeardsAreNotOcclusion(t *testing.T) {
 				t.Errorf("%d of %d faces refused for occlusion at NORMAL, want at most %d", len(refused), len(faces), allowed)
 			}
 		})
+	}
+}
+
+// minBeardOccluderRate is the share of bearded and moustached LFW faces on
+// which a pasted mouth occluder must read as covering the mouth. The
+// clean landmarks are used (no re-detection), so only the estimator is
+// under test. Measured: each mask on every face; the hand on all but one
+// face of each set (Billy_Crystal_0002, whose grimace puts the fitted
+// mouth at the hand's upper edge, and Saddam_Hussein_0009, whose smile
+// puts the mouth at its lower edge), the same two as before the
+// side-contrast evidence was added.
+const minBeardOccluderRate = 0.97
+
+// TestOcclusionMouthOccludersOnBeards: the evidence that lets beards and
+// moustaches through must not let a mask or a hand over a bearded mouth
+// through. Every occluder that covers the mouth is pasted on the LFW
+// faces of TestBeardsAreNotOcclusion (greyscale, like the beards).
+func TestOcclusionMouthOccludersOnBeards(t *testing.T) {
+	if testing.Short() {
+		t.Skip("detects 173 LFW images")
+	}
+	normal, _ := LevelThresholds(LevelNormal)
+	for _, set := range []struct {
+		name  string
+		names []string
+	}{{"Beards", BeardedLFW}, {"Moustaches", MoustachedLFW}} {
+		faces := lfwFaces(t, set.name, set.names)
+		for _, oc := range occluders {
+			if !slices.Contains(oc.covered, regMouth) {
+				continue
+			}
+			t.Run(set.name+"/"+oc.name, func(t *testing.T) {
+				pass := 0
+				for _, f := range faces {
+					img := qtest.Clone(f.img)
+					oc.paste(img, frameOf(f.face))
+					r, err := Measure(img, f.face)
+					if err != nil {
+						t.Fatalf("%s: %v", f.name, err)
+					}
+					if r.Occlusion.Mouth >= normal.Occlusion[regMouth] {
+						pass++
+					} else {
+						t.Logf("%s: mouth scored %.2f (limit %.2f)", f.name, r.Occlusion.Mouth, normal.Occlusion[regMouth])
+					}
+				}
+				if rate := float64(pass) / float64(len(faces)); rate < minBeardOccluderRate {
+					t.Errorf("mouth read covered on %d of %d faces (%.0f%%), want ≥ %.0f%%", pass, len(faces), 100*rate, 100*minBeardOccluderRate)
+				}
+			})
+		}
 	}
 }
