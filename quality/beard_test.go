@@ -76,6 +76,20 @@ var MoustachedLFW = []string{
 	"Tariq_Aziz_0005", "Thabo_Mbeki_0003", "Vicente_Fernandez_0005",
 }
 
+// HeldOutBeardedLFW are bearded LFW images picked the same way but after
+// the side-contrast evidence (issue 13) was designed on the faces above,
+// and before measuring them: by eye from six contact sheets of 96 LFW
+// images not in either list above (shuffled with seed 13), every face
+// with a clear full beard, goatee or heavy stubble, roughly frontal and
+// with nothing in front of it.
+var HeldOutBeardedLFW = []string{
+	"Robin_Cook_0002", "Miroljub_0002", "Grady_Irvin_Jr_0002", "Gregory_Hines_0001", "Habib_Rizieq_0003",
+	"King_Abdullah_II_0005", "Leander_Paes_0002", "Hamid_Karzai_0013", "Saoud_Al_Faisal_0001",
+	"Abdel_Nasser_Assidi_0001", "Oscar_Bolanos_0001", "Jeremy_Shockey_0002", "Robin_Cook_0001",
+	"Robert_De_Niro_0005", "Mohammad_Fares_0001", "Perry_Compton_0001", "Pupi_Avati_0003",
+	"Martin_Luther_King_III_0001", "Xanana_Gusmao_0004", "Keith_Osik_0001",
+}
+
 // lfwFace is a decoded LFW image with its largest face.
 type lfwFace struct {
 	name string
@@ -150,24 +164,33 @@ func occlusionRefusals(tb testing.TB, faces []lfwFace) (refused []string, report
 	return refused, reports
 }
 
-// beardTarget turns TestBeardsAreNotOcclusion from a measurement into a
-// check. The detector does not meet the target yet (docs/quality.md,
-// "Beards and moustaches"), so by default the test only logs the
-// refusals; run with -beard-target when working on it.
-var beardTarget = flag.Bool("beard-target", false, "fail TestBeardsAreNotOcclusion when more than 1 in 100 bearded or moustached faces is refused for occlusion at NORMAL (issue 13; not met yet)")
+// beardTarget holds every set of TestBeardsAreNotOcclusion to issue 13's
+// target. Without it the design set of bearded faces is held to the
+// bound measured so far (maxBeardRefusals), which is above the target.
+var beardTarget = flag.Bool("beard-target", false, "hold every set of TestBeardsAreNotOcclusion to at most 1 in 100 faces refused for occlusion at NORMAL (issue 13; not met by BeardedLFW yet)")
 
-// TestBeardsAreNotOcclusion measures how many bearded and moustached
-// frontal faces NORMAL refuses for occlusion; issue 13's target is at most
-// 1 in 100 (enforced with -beard-target). Refusals for pose, blur or size
-// are not this test's concern.
+// maxBeardRefusals is the measured bound for BeardedLFW: 3 of its 102
+// detected faces are refused. Two are full black beards over the chin
+// (Abdul_Rahman_0001, Luciano_Pavarotti_0001), which the skin evidence
+// cannot tell from a dark scarf (docs/quality.md); one is a deep shadow
+// round the eye (Omar_Sharif_0003, left_eye), not the beard.
+const maxBeardRefusals = 3
+
+// TestBeardsAreNotOcclusion checks how many bearded and moustached
+// frontal faces NORMAL refuses for occlusion. Issue 13's target is at most
+// 1 in 100 (at least 1 allowed per set); the moustached and the held-out
+// bearded faces meet it, BeardedLFW is held to maxBeardRefusals unless
+// -beard-target is given. Refusals for pose, blur or size are not this
+// test's concern.
 func TestBeardsAreNotOcclusion(t *testing.T) {
 	if testing.Short() {
-		t.Skip("detects 173 LFW images")
+		t.Skip("detects 193 LFW images")
 	}
 	for _, set := range []struct {
-		name  string
-		names []string
-	}{{"Beards", BeardedLFW}, {"Moustaches", MoustachedLFW}} {
+		name     string
+		names    []string
+		measured int // refusals allowed above the target, measured
+	}{{"Beards", BeardedLFW, maxBeardRefusals}, {"Moustaches", MoustachedLFW, 0}, {"HeldOutBeards", HeldOutBeardedLFW, 0}} {
 		t.Run(set.name, func(t *testing.T) {
 			faces := lfwFaces(t, set.name, set.names)
 			if len(faces) < len(set.names)*9/10 {
@@ -178,7 +201,11 @@ func TestBeardsAreNotOcclusion(t *testing.T) {
 				t.Log(r)
 			}
 			t.Logf("%d of %d faces refused for occlusion at NORMAL", len(refused), len(faces))
-			if allowed := max(1, len(faces)/100); *beardTarget && len(refused) > allowed {
+			allowed := max(1, len(faces)/100)
+			if !*beardTarget {
+				allowed = max(allowed, set.measured)
+			}
+			if len(refused) > allowed {
 				t.Errorf("%d of %d faces refused for occlusion at NORMAL, want at most %d", len(refused), len(faces), allowed)
 			}
 		})
