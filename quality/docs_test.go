@@ -184,9 +184,10 @@ func TestWriteDocs(t *testing.T) {
 	w("every set to the target) on LFW images (`../shared/testdata/lfw`, a greyscale copy, so lip colour is no evidence)\n")
 	w("of men with a full beard, goatee or heavy stubble, and of men with a moustache only, roughly frontal with nothing\n")
 	w("in front of the face, picked by eye from contact sheets of the LFW people with beards plus 120 random LFW images\n")
-	w("(lists `BeardedLFW`, `MoustachedLFW`). The mouth's side contrast (item 4 above) was designed on these, looking at\n")
-	w("the crops of the 10 bearded and 1 moustached faces refused before it; `HeldOutBeardedLFW` was picked afterwards,\n")
-	w("the same way from six contact sheets of 96 random LFW images not in either list, before it was measured.\n\n")
+	w("(lists `BeardedLFW`, `MoustachedLFW`). The mouth's side contrast (item 4 above) was designed on these: the crops\n")
+	w("of the 10 bearded faces refused before it were looked at, and its ramp set from its values over all 172 faces and\n")
+	w("the pasted occluders. `HeldOutBeardedLFW` was picked afterwards, the same way from six contact sheets of 96 random\n")
+	w("LFW images not in either list, before it was measured.\n\n")
 	w("| set | faces | refused for occlusion | by region | with the lip cues alone |\n|---|---|---|---|---|\n")
 	before := map[string]string{"beard": "10 (mouth 7, chin_contour 2, left_eye 1)", "moustache": "1 (mouth)", "held-out beard": "1 (mouth)"}
 	for _, set := range []struct {
