@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -73,6 +74,20 @@ var MoustachedLFW = []string{
 	"Saddam_Hussein_0009", "Saddam_Hussein_0011", "Sean_Penn_0001", "Sean_Penn_0002", "Sean_Penn_0003",
 	"Taha_Yassin_Ramadan_0003", "Taha_Yassin_Ramadan_0007", "Taha_Yassin_Ramadan_0012", "Tariq_Aziz_0003",
 	"Tariq_Aziz_0005", "Thabo_Mbeki_0003", "Vicente_Fernandez_0005",
+}
+
+// HeldOutBeardedLFW are bearded LFW images picked the same way but after
+// the side-contrast evidence (issue 13) was designed on the faces above,
+// and before measuring them: by eye from six contact sheets of 96 LFW
+// images not in either list above (shuffled with seed 13), every face
+// with a clear full beard, goatee or heavy stubble, roughly frontal and
+// with nothing in front of it.
+var HeldOutBeardedLFW = []string{
+	"Robin_Cook_0002", "Miroljub_0002", "Grady_Irvin_Jr_0002", "Gregory_Hines_0001", "Habib_Rizieq_0003",
+	"King_Abdullah_II_0005", "Leander_Paes_0002", "Hamid_Karzai_0013", "Saoud_Al_Faisal_0001",
+	"Abdel_Nasser_Assidi_0001", "Oscar_Bolanos_0001", "Jeremy_Shockey_0002", "Robin_Cook_0001",
+	"Robert_De_Niro_0005", "Mohammad_Fares_0001", "Perry_Compton_0001", "Pupi_Avati_0003",
+	"Martin_Luther_King_III_0001", "Xanana_Gusmao_0004", "Keith_Osik_0001",
 }
 
 // lfwFace is a decoded LFW image with its largest face.
@@ -149,24 +164,33 @@ func occlusionRefusals(tb testing.TB, faces []lfwFace) (refused []string, report
 	return refused, reports
 }
 
-// beardTarget turns TestBeardsAreNotOcclusion from a measurement into a
-// check. The detector does not meet the target yet (docs/quality.md,
-// "Beards and moustaches"), so by default the test only logs the
-// refusals; run with -beard-target when working on it.
-var beardTarget = flag.Bool("beard-target", false, "fail TestBeardsAreNotOcclusion when more than 1 in 100 bearded or moustached faces is refused for occlusion at NORMAL (issue 13; not met yet)")
+// beardTarget holds every set of TestBeardsAreNotOcclusion to issue 13's
+// target. Without it the design set of bearded faces is held to the
+// bound measured so far (maxBeardRefusals), which is above the target.
+var beardTarget = flag.Bool("beard-target", false, "hold every set of TestBeardsAreNotOcclusion to at most 1 in 100 faces refused for occlusion at NORMAL (issue 13; not met by BeardedLFW yet)")
 
-// TestBeardsAreNotOcclusion measures how many bearded and moustached
-// frontal faces NORMAL refuses for occlusion; issue 13's target is at most
-// 1 in 100 (enforced with -beard-target). Refusals for pose, blur or size
-// are not this test's concern.
+// maxBeardRefusals is the measured bound for BeardedLFW: 3 of its 102
+// detected faces are refused. Two are full black beards over the chin
+// (Abdul_Rahman_0001, Luciano_Pavarotti_0001), which the skin evidence
+// cannot tell from a dark scarf (docs/quality.md); one is a deep shadow
+// round the eye (Omar_Sharif_0003, left_eye), not the beard.
+const maxBeardRefusals = 3
+
+// TestBeardsAreNotOcclusion checks how many bearded and moustached
+// frontal faces NORMAL refuses for occlusion. Issue 13's target is at most
+// 1 in 100 (at least 1 allowed per set); the moustached and the held-out
+// bearded faces meet it, BeardedLFW is held to maxBeardRefusals unless
+// -beard-target is given. Refusals for pose, blur or size are not this
+// test's concern.
 func TestBeardsAreNotOcclusion(t *testing.T) {
 	if testing.Short() {
-		t.Skip("detects 173 LFW images")
+		t.Skip("detects 193 LFW images")
 	}
 	for _, set := range []struct {
-		name  string
-		names []string
-	}{{"Beards", BeardedLFW}, {"Moustaches", MoustachedLFW}} {
+		name     string
+		names    []string
+		measured int // refusals allowed above the target, measured
+	}{{"Beards", BeardedLFW, maxBeardRefusals}, {"Moustaches", MoustachedLFW, 0}, {"HeldOutBeards", HeldOutBeardedLFW, 0}} {
 		t.Run(set.name, func(t *testing.T) {
 			faces := lfwFaces(t, set.name, set.names)
 			if len(faces) < len(set.names)*9/10 {
@@ -177,9 +201,64 @@ func TestBeardsAreNotOcclusion(t *testing.T) {
 				t.Log(r)
 			}
 			t.Logf("%d of %d faces refused for occlusion at NORMAL", len(refused), len(faces))
-			if allowed := max(1, len(faces)/100); *beardTarget && len(refused) > allowed {
+			allowed := max(1, len(faces)/100)
+			if !*beardTarget {
+				allowed = max(allowed, set.measured)
+			}
+			if len(refused) > allowed {
 				t.Errorf("%d of %d faces refused for occlusion at NORMAL, want at most %d", len(refused), len(faces), allowed)
 			}
 		})
+	}
+}
+
+// minBeardOccluderRate is the share of bearded and moustached LFW faces on
+// which a pasted mouth occluder must read as covering the mouth. The
+// clean landmarks are used (no re-detection), so only the estimator is
+// under test. Measured: each mask on every face; the hand on all but one
+// face of each set (Billy_Crystal_0002, whose grimace puts the fitted
+// mouth at the hand's upper edge, and Saddam_Hussein_0009, whose smile
+// puts the mouth at its lower edge), the same two as before the
+// side-contrast evidence was added.
+const minBeardOccluderRate = 0.97
+
+// TestOcclusionMouthOccludersOnBeards: the evidence that lets beards and
+// moustaches through must not let a mask or a hand over a bearded mouth
+// through. Every occluder that covers the mouth is pasted on the LFW
+// faces of TestBeardsAreNotOcclusion (greyscale, like the beards).
+func TestOcclusionMouthOccludersOnBeards(t *testing.T) {
+	if testing.Short() {
+		t.Skip("detects 173 LFW images")
+	}
+	normal, _ := LevelThresholds(LevelNormal)
+	for _, set := range []struct {
+		name  string
+		names []string
+	}{{"Beards", BeardedLFW}, {"Moustaches", MoustachedLFW}} {
+		faces := lfwFaces(t, set.name, set.names)
+		for _, oc := range occluders {
+			if !slices.Contains(oc.covered, regMouth) {
+				continue
+			}
+			t.Run(set.name+"/"+oc.name, func(t *testing.T) {
+				pass := 0
+				for _, f := range faces {
+					img := qtest.Clone(f.img)
+					oc.paste(img, frameOf(f.face))
+					r, err := Measure(img, f.face)
+					if err != nil {
+						t.Fatalf("%s: %v", f.name, err)
+					}
+					if r.Occlusion.Mouth >= normal.Occlusion[regMouth] {
+						pass++
+					} else {
+						t.Logf("%s: mouth scored %.2f (limit %.2f)", f.name, r.Occlusion.Mouth, normal.Occlusion[regMouth])
+					}
+				}
+				if rate := float64(pass) / float64(len(faces)); rate < minBeardOccluderRate {
+					t.Errorf("mouth read covered on %d of %d faces (%.0f%%), want ≥ %.0f%%", pass, len(faces), 100*rate, 100*minBeardOccluderRate)
+				}
+			})
+		}
 	}
 }
