@@ -196,7 +196,7 @@ func defaultConfig() Config {
 		Addr:   "127.0.0.1:8080",
 		Data:   "data",
 		Engine: EngineConfig{
-			Models:     "models/data",
+			Models:   "models/data",
 			Detector: string(engine.DetectorAuto),
 			// Descriptor stays unset: a server then follows its
 			// library's model (DescriptorModel gives the default).
