@@ -34,8 +34,11 @@ run: deps models
 	$(MAKE) build
 	$(BIN) serve --addr $(ADDR) --data $(DATA)
 
+# gofmt -l lists unformatted files; any listed file fails the target.
 vet:
 	$(GO) vet ./...
+	@out="$$($$($(GO) env GOROOT)/bin/gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # The full suite: native deps and models are provisioned first, so this one
 # command works on a fresh Debian machine.
