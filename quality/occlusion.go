@@ -309,18 +309,18 @@ func mouthSideContrast(c *chip, mw float64) [2]float64 {
 // x0..x1, NaN where a row has no valid pixel (off the chip or the image).
 func rowMedians(c *chip, x0, x1 float64, y0, y1 int) []float64 {
 	out := make([]float64, y1-y0+1)
+	var row []int
 	for y := y0; y <= y1; y++ {
-		var ys []float64
-		if y >= 0 && y < chipSize {
-			for x := max(int(math.Round(x0)), 0); x <= min(int(math.Round(x1)), chipSize-1); x++ {
-				if i := y*chipSize + x; c.valid[i] {
-					ys = append(ys, float64(c.y[i]))
-				}
-			}
-		}
 		out[y-y0] = math.NaN()
-		if len(ys) > 0 {
-			out[y-y0], _ = medianMAD(ys)
+		if y < 0 || y >= chipSize {
+			continue
+		}
+		row = row[:0]
+		for x := max(int(math.Round(x0)), 0); x <= min(int(math.Round(x1)), chipSize-1); x++ {
+			row = append(row, y*chipSize+x)
+		}
+		if m, ok := percentileY(c, row, 0.5); ok {
+			out[y-y0] = m
 		}
 	}
 	return out
