@@ -223,18 +223,7 @@ func TestWriteDocs(t *testing.T) {
 		names []string
 	}{{"beard", BeardedLFW}, {"moustache", MoustachedLFW}} {
 		faces := lfwFaces(t, set.name, set.names)
-		n := 0
-		for _, f := range faces {
-			img := qtest.Clone(f.img)
-			occluders[len(occluders)-1].paste(img, frameOf(f.face))
-			r, err := Measure(img, f.face)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if lim, _ := LevelThresholds(LevelNormal); r.Occlusion.ChinContour >= lim.Occlusion[regChin] {
-				n++
-			}
-		}
+		n, _ := pastedCovered(t, faces, occluderNamed(t, "dark scarf over the chin"), regChin)
 		if k > 0 {
 			w(", ")
 		}
@@ -246,7 +235,6 @@ func TestWriteDocs(t *testing.T) {
 	w("Masks and hands over a bearded mouth are still caught (`TestOcclusionMouthOccludersOnBeards`, the occluders pasted\n")
 	w("on the LFW faces with their own landmarks):\n\n")
 	w("| occluder | bearded faces, mouth read covered | moustached faces |\n|---|---|---|\n")
-	normalTh, _ := LevelThresholds(LevelNormal)
 	for _, oc := range occluders {
 		if !slices.Contains(oc.covered, regMouth) {
 			continue
@@ -257,18 +245,7 @@ func TestWriteDocs(t *testing.T) {
 			names []string
 		}{{"beard", BeardedLFW}, {"moustache", MoustachedLFW}} {
 			faces := lfwFaces(t, set.name, set.names)
-			n := 0
-			for _, f := range faces {
-				img := qtest.Clone(f.img)
-				oc.paste(img, frameOf(f.face))
-				r, err := Measure(img, f.face)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if r.Occlusion.Mouth >= normalTh.Occlusion[regMouth] {
-					n++
-				}
-			}
+			n, _ := pastedCovered(t, faces, oc, regMouth)
 			cells = append(cells, fmt.Sprintf("%d/%d", n, len(faces)))
 		}
 		w("| %s | %s | %s |\n", oc.name, cells[0], cells[1])

@@ -134,13 +134,7 @@ var occluders = []occluder{
 		covered:   []int{regNose, regMouth, regChin},
 		uncovered: []int{regLeftEye, regRightEye},
 		paste: func(img *imageio.Image, fr faceFrame) {
-			// From the nose bridge down over the jaw line and chin.
-			top := fr.lm[28]
-			poly := []pt{fr.at(fr.lm[2], -0.05, 0), fr.at(top, -0.35, 0), fr.at(top, 0.35, 0), fr.at(fr.lm[14], 0.05, 0)}
-			for i := 13; i >= 3; i-- {
-				poly = append(poly, fr.at(fr.lm[i], 0, 0.08))
-			}
-			fillPolygon(img, poly, func(x, y int) (uint8, uint8, uint8) {
+			fillPolygon(img, maskShape(fr), func(x, y int) (uint8, uint8, uint8) {
 				j := noise(x, y, 4) - (y%23)/4 // pleats
 				return clampByte(196 + j), clampByte(222 + j), clampByte(238 + j)
 			})
@@ -194,12 +188,7 @@ var occluders = []occluder{
 		covered:   []int{regMouth, regChin},
 		uncovered: []int{regLeftEye, regRightEye},
 		paste: func(img *imageio.Image, fr faceFrame) {
-			top := fr.lm[28]
-			poly := []pt{fr.at(fr.lm[2], -0.05, 0), fr.at(top, -0.35, 0), fr.at(top, 0.35, 0), fr.at(fr.lm[14], 0.05, 0)}
-			for i := 13; i >= 3; i-- {
-				poly = append(poly, fr.at(fr.lm[i], 0, 0.08))
-			}
-			fillPolygon(img, poly, func(x, y int) (uint8, uint8, uint8) {
+			fillPolygon(img, maskShape(fr), func(x, y int) (uint8, uint8, uint8) {
 				j := noise(x, y, 4) - (y%23)/4 // pleats
 				return clampByte(38 + j), clampByte(38 + j), clampByte(42 + j)
 			})
@@ -225,6 +214,17 @@ var occluders = []occluder{
 			})
 		},
 	},
+}
+
+// maskShape is the outline of a face mask: from the nose bridge (landmark
+// 28) down over the jaw line and chin.
+func maskShape(fr faceFrame) []pt {
+	top := fr.lm[28]
+	poly := []pt{fr.at(fr.lm[2], -0.05, 0), fr.at(top, -0.35, 0), fr.at(top, 0.35, 0), fr.at(fr.lm[14], 0.05, 0)}
+	for i := 13; i >= 3; i-- {
+		poly = append(poly, fr.at(fr.lm[i], 0, 0.08))
+	}
+	return poly
 }
 
 // quantile returns the q-quantile of xs.
