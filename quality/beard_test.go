@@ -169,12 +169,13 @@ func occlusionRefusals(tb testing.TB, faces []lfwFace) (refused []string, report
 // bound measured so far (maxBeardRefusals), which is above the target.
 var beardTarget = flag.Bool("beard-target", false, "hold every set of TestBeardsAreNotOcclusion to at most 1 in 100 faces refused for occlusion at NORMAL (issue 13; not met by BeardedLFW yet)")
 
-// maxBeardRefusals is the measured bound for BeardedLFW: 3 of its 102
-// detected faces are refused. Two are full black beards over the chin
+// maxBeardRefusals is the measured bound for BeardedLFW: 2 of its 102
+// detected faces are refused, both full black beards over the chin
 // (Abdul_Rahman_0001, Luciano_Pavarotti_0001), which the skin evidence
-// cannot tell from a dark scarf (docs/quality.md); one is a deep shadow
-// round the eye (Omar_Sharif_0003, left_eye), not the beard.
-const maxBeardRefusals = 3
+// cannot tell from a dark scarf (docs/quality.md). A third, a deep shadow
+// round the eye (Omar_Sharif_0003, left_eye), passes since the eye ring
+// counts only its share of the region where the eye itself shows.
+const maxBeardRefusals = 2
 
 // TestBeardsAreNotOcclusion checks how many bearded and moustached
 // frontal faces NORMAL refuses for occlusion. Issue 13's target is at most
