@@ -8,11 +8,16 @@ import (
 )
 
 // The canonical frame every occlusion and illumination measurement is made
-// in: a chipSize×chipSize crop, turned upright and scaled so that the eye
-// centres and the mouth centre land on fixed points. Fixing the face's scale
-// makes texture statistics comparable between a 60 px and a 600 px face.
+// in: a crop chipSize wide and chipRows tall, turned upright and scaled so
+// that the eye centres and the mouth centre land on fixed points. Fixing
+// the face's scale makes texture statistics comparable between a 60 px and
+// a 600 px face.
 const (
 	chipSize = 160
+	// chipRows is the chip's height: it runs on below the chin, so that
+	// what lies below it is in it too (see chinBelowContrast); rows
+	// 0..chipSize-1 are the square frame.
+	chipRows = 208
 	// canonical positions (x, y) of the image-left eye centre, the
 	// image-right eye centre and the mouth centre; inter-ocular distance 50.
 	chipEyeLX, chipEyeRX, chipEyeY = 55.0, 105.0, 62.0
@@ -94,8 +99,8 @@ func makeChip(img *imageio.Image, landmarks []image.Point) *chip {
 		[]pt{{chipEyeLX, chipEyeY}, {chipEyeRX, chipEyeY}, {chipMouthX, chipMouthY}})
 	toImg := toChip.inverse()
 	c := &chip{
-		y: make([]float32, chipSize*chipSize), u: make([]float32, chipSize*chipSize),
-		v: make([]float32, chipSize*chipSize), valid: make([]bool, chipSize*chipSize),
+		y: make([]float32, chipSize*chipRows), u: make([]float32, chipSize*chipRows),
+		v: make([]float32, chipSize*chipRows), valid: make([]bool, chipSize*chipRows),
 		scale: math.Hypot(toImg.a, toImg.b),
 	}
 	for i := range lm {
@@ -104,7 +109,7 @@ func makeChip(img *imageio.Image, landmarks []image.Point) *chip {
 	k := int(math.Ceil(c.scale - 1e-6))
 	k = min(max(k, 1), 6)
 	w, h := float64(img.Width), float64(img.Height)
-	for cy := 0; cy < chipSize; cy++ {
+	for cy := 0; cy < chipRows; cy++ {
 		for cx := 0; cx < chipSize; cx++ {
 			var r, g, b float64
 			n, in := 0, 0
@@ -172,7 +177,7 @@ func (c *chip) polygonPixels(poly []pt) []int {
 		minY, maxY = math.Min(minY, p.Y), math.Max(maxY, p.Y)
 	}
 	x0, x1 := max(int(math.Floor(minX)), 0), min(int(math.Ceil(maxX)), chipSize-1)
-	y0, y1 := max(int(math.Floor(minY)), 0), min(int(math.Ceil(maxY)), chipSize-1)
+	y0, y1 := max(int(math.Floor(minY)), 0), min(int(math.Ceil(maxY)), chipRows-1)
 	var out []int
 	for y := y0; y <= y1; y++ {
 		for x := x0; x <= x1; x++ {
