@@ -196,18 +196,19 @@ var occluders = []occluder{
 	},
 	{
 		// A dark scarf pulled up over the chin to the lower lip's edge,
-		// the mouth left visible: the occluder a full black beard
-		// is hardest to tell from (docs/quality.md, "Beards and
-		// moustaches").
+		// the mouth left visible, wrapped round the neck: it runs on
+		// past the jaw line, a quarter of the eye distance to each side,
+		// and down out of the picture. The occluder a full black beard is
+		// hardest to tell from (docs/quality.md, "Beards and
+		// moustaches"); what differs is that a beard ends at the chin's
+		// outline.
 		name:      "dark scarf over the chin",
 		covered:   []int{regChin},
 		uncovered: []int{regLeftEye, regRightEye},
 		paste: func(img *imageio.Image, fr faceFrame) {
 			l := fr.lm
-			poly := []pt{fr.at(l[4], -0.05, 0), fr.at(l[58], 0, 0.01), fr.at(l[57], 0, 0.01), fr.at(l[56], 0, 0.01), fr.at(l[12], 0.05, 0)}
-			for i := 12; i >= 4; i-- {
-				poly = append(poly, fr.at(l[i], 0, 0.2))
-			}
+			poly := []pt{fr.at(l[4], -0.05, 0), fr.at(l[58], 0, 0.01), fr.at(l[57], 0, 0.01), fr.at(l[56], 0, 0.01), fr.at(l[12], 0.05, 0),
+				fr.at(l[12], 0.25, 0.5), fr.at(l[12], 0.25, 3), fr.at(l[4], -0.25, 3), fr.at(l[4], -0.25, 0.5)}
 			fillPolygon(img, poly, func(x, y int) (uint8, uint8, uint8) {
 				j := noise(x, y, 4) - (x%17)/4 // knit ribs
 				return clampByte(40 + j), clampByte(36 + j), clampByte(36 + j)
