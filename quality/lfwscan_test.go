@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/facekit/facekit/engine/imageio"
 	"github.com/facekit/facekit/internal/testenv"
 	"github.com/facekit/facekit/quality/internal/qtest"
 )
@@ -31,14 +30,7 @@ func TestLFWOcclusionScan(t *testing.T) {
 	detected, refused := 0, 0
 	byRegion := map[string]int{}
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := imageio.Decode(data, imageio.DefaultLimits())
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
+		img := readLFW(t, p)
 		f, ok := qtest.Detect(t, img)
 		if !ok {
 			continue
