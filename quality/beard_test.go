@@ -172,10 +172,10 @@ func occlusionRefusals(tb testing.TB, faces []lfwFace) (refused []string, report
 // TestBeardsAreNotOcclusion checks how many bearded and moustached
 // frontal faces NORMAL refuses for occlusion: issue 13's target is at most
 // 1 in 100 (at least 1 allowed per set). Refusals for pose, blur or size
-// are not this test's concern. Before the chin's below-contrast evidence
-// two full black beards of BeardedLFW were refused for the chin
-// (Abdul_Rahman_0001, Luciano_Pavarotti_0001), and before the eye ring's
-// discount a third for a shadowed eye (Omar_Sharif_0003).
+// are not this test's concern. Before the chin's beard reading two full
+// black beards of BeardedLFW were refused for the chin (Abdul_Rahman_0001,
+// Luciano_Pavarotti_0001); the one refusal left is a deep shadow round an
+// eye (Omar_Sharif_0003), not the beard (docs/quality.md).
 func TestBeardsAreNotOcclusion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("detects 193 LFW images")
@@ -319,11 +319,12 @@ func TestChinOccludersAreNotBeards(t *testing.T) {
 	}
 }
 
-// ChinOccludedLFW and MouthOccludedLFW are LFW images with a real object
-// over the chin (five microphones held at the mouth, a glass being drunk
-// from, a shirt held in the teeth) or over the mouth (hands): found by
+// ChinOccludedLFW, MouthOccludedLFW and EyeOccludedLFW are LFW images with
+// a real object over the chin (five microphones held at the mouth, a glass
+// being drunk from, a shirt held in the teeth), the mouth (hands) or the
+// eyes (sunglasses): found by
 // measuring all 7,676 LFW faces HOG detects and looking at each face NORMAL
-// refuses for the chin or the mouth (TestLFWOcclusionScan;
+// refuses for the chin, the mouth or an eye (TestLFWOcclusionScan;
 // docs/quality.md, "Beards and moustaches").
 var (
 	ChinOccludedLFW = []string{
@@ -331,21 +332,31 @@ var (
 		"Paul_Bremer_0014", "Chris_Hernandez_0001",
 	}
 	MouthOccludedLFW = []string{"Jose_Manuel_Durao_Barroso_0001", "Kathryn_Bigelow_0002"}
+	// EyeOccludedLFW are dark sunglasses whose lenses show as much
+	// contrast against the ring round the eye as an eye does; a discount of
+	// the ring where that contrast shows (tried for Omar_Sharif_0003's
+	// shadowed eye) let them through.
+	EyeOccludedLFW = []string{
+		"Bruno_Junquiera_0001", "Claudette_Robinson_0001", "Heath_Ledger_0002", "Keanu_Reeves_0006", "Kelly_Osbourne_0001",
+		"Kimi_Raikkonen_0002", "MC_Hammer_0001", "Michael_Schumacher_0017", "Park_Na-kyong_0001", "Victoria_Beckham_0003",
+	}
 )
 
 // TestRealOccludersAreRefused: real objects over the chin or mouth must
 // still be refused at NORMAL, however much like a beard or a closed mouth
-// they look in greyscale. Reading the chin as a beard from the contrast
+// they look in greyscale. Each list once failed a change that looked
+// right on the pasted occluders. Reading the chin as a beard from the contrast
 // below it and the visible mouth alone let six of the seven chin
 // occluders through (the jowls keep them out); widening the mouth's
 // side-contrast ramp to 0.045→0.085, which would pass 35 of the 67 faces
 // refused as "mouth occluded" in LFW, let Kathryn_Bigelow_0002's clasped
-// hands through.
+// hands through; counting the eye ring only for its share of the region
+// where the eye's dark detail shows let all the sunglasses through.
 func TestRealOccludersAreRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("detects LFW images")
 	}
-	names := append(slices.Clone(ChinOccludedLFW), MouthOccludedLFW...)
+	names := slices.Concat(ChinOccludedLFW, MouthOccludedLFW, EyeOccludedLFW)
 	faces := lfwFaces(t, "RealOccluders", names)
 	if len(faces) != len(names) {
 		t.Fatalf("only %d of %d faces detected", len(faces), len(names))

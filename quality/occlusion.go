@@ -238,21 +238,6 @@ func measureOcclusion(c *chip) (Occlusion, occlusionEvidence) {
 	for r := range s {
 		s[r] = clamp01((ev.nonSkin[r] - nonSkinBase[r]) / (1 - nonSkinBase[r]))
 	}
-	// The eye's colour evidence is measured on the ring only; the eye box
-	// inside it is a third of the region. Where the eye's own dark detail
-	// shows, that box is not covered, so the ring can account for no more
-	// than its own share of the region. Without this a deep shadow round
-	// the eye socket (Omar_Sharif_0003, ring 0.74 with the eye at contrast
-	// 0.72) or clear glasses (eunwoo.jpg, 0.62 at 0.74) read as a covered
-	// eye. Every pasted eye occluder hides that detail (contrast at most
-	// 0.26 on the 31 test photos in colour and greyscale and the 192 LFW
-	// bearded and moustached faces, 1,524 cases), so the structure term
-	// still reads them covered.
-	for k, in := range [2][]int{innerL, innerR} {
-		r := regLeftEye + k
-		innerShare := float64(len(in)) / float64(len(in)+len([2][]int{ringL, ringR}[k]))
-		s[r] *= 1 - innerShare*ev.structure[r]
-	}
 	for _, r := range []int{regLeftEye, regRightEye, regMouth} {
 		s[r] = math.Max(s[r], 1-ev.structure[r])
 	}

@@ -360,8 +360,7 @@ func TestOcclusionOfCleanPhotosIsLow(t *testing.T) {
 			}
 		}
 	}
-	// Only eunwoo.jpg's glasses have been seen to cross a limit (its eye
-	// ring, before the ring was discounted where the eye shows); none do now.
+	// Only eunwoo.jpg's glasses have been seen to cross a limit.
 	if float64(over) > 0.02*float64(n) {
 		t.Errorf("%d of %d clean regions over the NORMAL limit", over, n)
 	}
