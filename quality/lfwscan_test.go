@@ -1,7 +1,6 @@
 package quality
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,7 +20,6 @@ func TestLFWOcclusionScan(t *testing.T) {
 	if os.Getenv("FACEKIT_LFW_SCAN") != "1" {
 		t.Skip("set FACEKIT_LFW_SCAN=1 to measure all of LFW")
 	}
-	normal, _ := LevelThresholds(LevelNormal)
 	paths, err := filepath.Glob(filepath.Join(testenv.TestData(t), "lfw", "images", "*", "*.jpg"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no LFW images: %v", err)
@@ -40,16 +38,13 @@ func TestLFWOcclusionScan(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		var regions []string
-		for i, v := range r.Occlusion.values() {
-			if v >= normal.Occlusion[i] {
-				regions = append(regions, fmt.Sprintf("%s %.2f", regionNames[i], v))
-				byRegion[regionNames[i]]++
-			}
+		regions := occludedRegions(r)
+		for _, i := range regions {
+			byRegion[regionNames[i]]++
 		}
 		if len(regions) > 0 {
 			refused++
-			t.Logf("%s: %s", strings.TrimSuffix(filepath.Base(p), ".jpg"), strings.Join(regions, ", "))
+			t.Logf("%s: %s", strings.TrimSuffix(filepath.Base(p), ".jpg"), describeRegions(r, regions))
 		}
 	}
 	t.Logf("%d of %d faces refused for occlusion at NORMAL; by region %v", refused, detected, byRegion)

@@ -236,7 +236,7 @@ func measureOcclusion(c *chip) (Occlusion, occlusionEvidence) {
 
 	var s [numRegions]float64
 	for r := range s {
-		s[r] = clamp01((ev.nonSkin[r] - nonSkinBase[r]) / (1 - nonSkinBase[r]))
+		s[r] = ev.nonSkinScore(r)
 	}
 	for _, r := range []int{regLeftEye, regRightEye, regMouth} {
 		s[r] = math.Max(s[r], 1-ev.structure[r])
@@ -260,6 +260,13 @@ func measureOcclusion(c *chip) (Occlusion, occlusionEvidence) {
 		LeftEye: s[regLeftEye], RightEye: s[regRightEye], Nose: s[regNose], Mouth: s[regMouth],
 		LeftCheek: s[regLeftCheek], RightCheek: s[regRightCheek], ChinContour: s[regChin],
 	}, ev
+}
+
+// nonSkinScore is region r's score from its skin evidence alone: the
+// non-skin share beyond the clean baseline, scaled so that a fully covered
+// region scores 1.
+func (ev occlusionEvidence) nonSkinScore(r int) float64 {
+	return clamp01((ev.nonSkin[r] - nonSkinBase[r]) / (1 - nonSkinBase[r]))
 }
 
 // values returns the scores in region order.
