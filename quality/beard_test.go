@@ -89,6 +89,23 @@ var HeldOutBeardedLFW = []string{
 	"Martin_Luther_King_III_0001", "Xanana_Gusmao_0004", "Keith_Osik_0001",
 }
 
+// lfwSet is a list of LFW images with the name its subtests and lfwFaces'
+// cache go by, and the words the docs tables use for it.
+type lfwSet struct {
+	name          string
+	names         []string
+	label, people string
+}
+
+var (
+	beardSet        = lfwSet{"Beards", BeardedLFW, "beard", "bearded"}
+	moustacheSet    = lfwSet{"Moustaches", MoustachedLFW, "moustache", "moustached"}
+	heldOutBeardSet = lfwSet{"HeldOutBeards", HeldOutBeardedLFW, "held-out beard", "bearded"}
+)
+
+// faces detects the set's images once per test binary (see lfwFaces).
+func (s lfwSet) faces(tb testing.TB) []lfwFace { return lfwFaces(tb, s.name, s.names) }
+
 // lfwFace is a decoded LFW image with its largest face.
 type lfwFace struct {
 	name string
@@ -194,12 +211,9 @@ func TestBeardsAreNotOcclusion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("detects 193 LFW images")
 	}
-	for _, set := range []struct {
-		name  string
-		names []string
-	}{{"Beards", BeardedLFW}, {"Moustaches", MoustachedLFW}, {"HeldOutBeards", HeldOutBeardedLFW}} {
+	for _, set := range []lfwSet{beardSet, moustacheSet, heldOutBeardSet} {
 		t.Run(set.name, func(t *testing.T) {
-			faces := lfwFaces(t, set.name, set.names)
+			faces := set.faces(t)
 			if len(faces) < len(set.names)*9/10 {
 				t.Fatalf("only %d of %d faces detected", len(faces), len(set.names))
 			}
@@ -234,11 +248,8 @@ func TestOcclusionMouthOccludersOnBeards(t *testing.T) {
 	if testing.Short() {
 		t.Skip("detects 173 LFW images")
 	}
-	for _, set := range []struct {
-		name  string
-		names []string
-	}{{"Beards", BeardedLFW}, {"Moustaches", MoustachedLFW}} {
-		faces := lfwFaces(t, set.name, set.names)
+	for _, set := range []lfwSet{beardSet, moustacheSet} {
+		faces := set.faces(t)
 		for _, oc := range occluders {
 			if !slices.Contains(oc.covered, regMouth) {
 				continue
@@ -304,7 +315,7 @@ func TestChinOccludersAreNotBeards(t *testing.T) {
 	}
 	normal, _ := LevelThresholds(LevelNormal)
 	limit := normal.Occlusion[regChin]
-	faces := slices.Concat(lfwFaces(t, "Beards", BeardedLFW), lfwFaces(t, "Moustaches", MoustachedLFW))
+	faces := slices.Concat(beardSet.faces(t), moustacheSet.faces(t))
 	for _, p := range photosForTest(t) {
 		faces = append(faces, lfwFace{p.Name, p.Img, p.Face})
 	}

@@ -203,11 +203,8 @@ func TestWriteDocs(t *testing.T) {
 	w("| set | faces | refused for occlusion | by region | with the lip cues alone |\n|---|---|---|---|---|\n")
 	before := map[string]string{"beard": "10 (mouth 7, chin_contour 2, left_eye 1)", "moustache": "1 (mouth)", "held-out beard": "1 (mouth)"}
 	var listed, listedRefused int
-	for _, set := range []struct {
-		name  string
-		names []string
-	}{{"beard", BeardedLFW}, {"moustache", MoustachedLFW}, {"held-out beard", HeldOutBeardedLFW}} {
-		faces := lfwFaces(t, set.name, set.names)
+	for _, set := range []lfwSet{beardSet, moustacheSet, heldOutBeardSet} {
+		faces := set.faces(t)
 		refused, _ := occlusionRefusals(t, faces)
 		listed, listedRefused = listed+len(faces), listedRefused+len(refused)
 		byRegion := map[string]int{}
@@ -222,7 +219,7 @@ func TestWriteDocs(t *testing.T) {
 				regions = append(regions, fmt.Sprintf("%s %d", name, n))
 			}
 		}
-		w("| %s | %d | %d (%.0f%%) | %s | %s |\n", set.name, len(faces), len(refused), 100*float64(len(refused))/float64(len(faces)), strings.Join(regions, ", "), before[set.name])
+		w("| %s | %d | %d (%.0f%%) | %s | %s |\n", set.label, len(faces), len(refused), 100*float64(len(refused))/float64(len(faces)), strings.Join(regions, ", "), before[set.label])
 	}
 	w("\n**On these lists the target is met** (%d of %d faces refused; at most 1 per list is allowed). What was left,\n", listedRefused, listed)
 	w("looked at one by one:\n\n")
@@ -237,16 +234,13 @@ func TestWriteDocs(t *testing.T) {
 	w("  when the mouth shows (chin read covered on 18 of the 102 bearded and 11 of the 70 moustached faces and on 4\n")
 	w("  of the 31 test photos, against 93, 63 and 31 before). A scarf over the chin is wrapped round the neck, so the\n")
 	w("  fixture now runs on down out of the picture;\n  on it the chin reads covered on ")
-	for k, set := range []struct {
-		name  string
-		names []string
-	}{{"beard", BeardedLFW}, {"moustache", MoustachedLFW}} {
-		faces := lfwFaces(t, set.name, set.names)
+	for k, set := range []lfwSet{beardSet, moustacheSet} {
+		faces := set.faces(t)
 		n, _ := pastedCovered(t, faces, occluderNamed(t, "dark scarf over the chin"), regChin)
 		if k > 0 {
 			w(" and ")
 		}
-		w("%d of the %d %s faces", n, len(faces), map[string]string{"beard": "bearded", "moustache": "moustached"}[set.name])
+		w("%d of the %d %s faces", n, len(faces), set.people)
 	}
 	w(",\n")
 	w("  as many as the skin evidence alone: `TestChinOccludersAreNotBeards` holds that no chin the skin evidence reads\n")
@@ -295,11 +289,8 @@ func TestWriteDocs(t *testing.T) {
 			continue
 		}
 		var cells []string
-		for _, set := range []struct {
-			name  string
-			names []string
-		}{{"beard", BeardedLFW}, {"moustache", MoustachedLFW}} {
-			faces := lfwFaces(t, set.name, set.names)
+		for _, set := range []lfwSet{beardSet, moustacheSet} {
+			faces := set.faces(t)
 			n, _ := pastedCovered(t, faces, oc, regMouth)
 			cells = append(cells, fmt.Sprintf("%d/%d", n, len(faces)))
 		}
