@@ -3,7 +3,6 @@ package quality
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -130,7 +129,7 @@ func lfwFaces(tb testing.TB, set string, names []string) []lfwFace {
 	dir := filepath.Join(testenv.TestData(tb), "lfw", "images")
 	var out []lfwFace
 	for _, n := range names {
-		img := readLFW(tb, filepath.Join(dir, n[:strings.LastIndex(n, "_")], n+".jpg"))
+		img := qtest.DecodeFile(tb, filepath.Join(dir, n[:strings.LastIndex(n, "_")], n+".jpg"))
 		f, ok := qtest.Detect(tb, img)
 		if !ok {
 			tb.Logf("%s: no face found", n)
@@ -140,20 +139,6 @@ func lfwFaces(tb testing.TB, set string, names []string) []lfwFace {
 	}
 	lfwCache[set] = out
 	return out
-}
-
-// readLFW decodes one LFW image.
-func readLFW(tb testing.TB, path string) *imageio.Image {
-	tb.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	img, err := imageio.Decode(data, imageio.DefaultLimits())
-	if err != nil {
-		tb.Fatalf("%s: %v", path, err)
-	}
-	return img
 }
 
 // occlusionRefusals measures every face and returns the names of those

@@ -28,7 +28,7 @@ func TestLFWOcclusionScan(t *testing.T) {
 	detected, refused := 0, 0
 	byRegion := map[string]int{}
 	for _, p := range paths {
-		img := readLFW(t, p)
+		img := qtest.DecodeFile(t, p)
 		f, ok := qtest.Detect(t, img)
 		if !ok {
 			continue

@@ -27,13 +27,19 @@ func Engine(tb testing.TB) *engine.Engine {
 // Photo decodes one photo of the shared test set.
 func Photo(tb testing.TB, name string) *imageio.Image {
 	tb.Helper()
-	data, err := os.ReadFile(testenv.Face(tb, name))
+	return DecodeFile(tb, testenv.Face(tb, name))
+}
+
+// DecodeFile reads and decodes one image file.
+func DecodeFile(tb testing.TB, path string) *imageio.Image {
+	tb.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	img, err := imageio.Decode(data, imageio.DefaultLimits())
 	if err != nil {
-		tb.Fatalf("decode %s: %v", name, err)
+		tb.Fatalf("decode %s: %v", path, err)
 	}
 	return img
 }
